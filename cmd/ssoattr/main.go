@@ -1,0 +1,81 @@
+// Command ssoattr is the SSO attribute service and its admin tool.
+//
+//	ssoattr serve [flags]                        run the service
+//	ssoattr sso create-super-user USERNAME ...   admin commands, through NATS
+//
+// Run "ssoattr help" for the list of commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv); err != nil {
+		if !errors.Is(err, flag.ErrHelp) && err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "ssoattr:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries a specific exit status.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `ssoattr: Zato-compatible SSO user and session attributes, event-sourced on NATS JetStream.
+
+Usage:
+  ssoattr serve [flags]                 run the service (embedded NATS by default)
+  ssoattr sso COMMAND [args] [flags]    admin commands against a running service
+  ssoattr help                          this text
+
+Admin commands (ssoattr sso COMMAND --help for each):
+  create-super-user USERNAME --password P [--email E]
+  reset-totp-key USERNAME [--key K]
+
+Run "ssoattr serve --help" for the service's flags and their SSOATTR_* variables.
+`
+
+// run is the whole program, testable: args without the program name.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &exitError{2, "no command given"}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr, getenv)
+	case "sso":
+		return ssoCommand(ctx, args[1:], stdout, stderr, getenv)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return &exitError{2, fmt.Sprintf("unknown command %q", args[0])}
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/internal/node"
+	"github.com/ssoattr/ssoattr/sso"
+)
+
+func newLogger(c Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// loadKeys returns the Fernet keyring: SSOATTR_FERNET_KEY, or else the key
+// in the data directory, generated (mode 0600) on first start.
+func loadKeys(c Config, log *slog.Logger) (*sso.Keyring, error) {
+	if c.FernetKey != "" {
+		return sso.ParseKeyring(c.FernetKey)
+	}
+	path := filepath.Join(c.DataDir, "fernet.key")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		key := sso.NewKey()
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("create key file: %w", err)
+		}
+		if _, err := f.WriteString(key + "\n"); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("write key file: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return nil, fmt.Errorf("write key file: %w", err)
+		}
+		log.Info("generated a Fernet key; back it up, and give it to replicas as SSOATTR_FERNET_KEY", slog.String("path", path))
+		return sso.ParseKeyring(key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read key file: %w", err)
+	}
+	return sso.ParseKeyring(strings.TrimSpace(string(data)))
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	c, err := parseServe(args, stderr, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c, stderr)
+	keys, err := loadKeys(c, log)
+	if err != nil {
+		return err
+	}
+	cfg := sso.DefaultConfig()
+	cfg.AppsAll, cfg.AppsLoginAllowed, cfg.AppsSignupAllowed = c.Apps, c.Apps, c.Apps
+	cfg.SessionExpiry = c.SessionExpiry
+	cfg.PasswordRounds = c.PasswordRounds
+	cfg.LocalReads = c.ReadConsistency == "local"
+	o := node.Options{
+		NATSURL: c.NATSURL, NATSListen: c.NATSListen,
+		Stream: eventstore.Config{Stream: c.Stream, Replicas: c.Replicas},
+		SSO:    cfg, Keys: keys, HTTPAddr: c.HTTPAddr, TrustProxy: c.TrustProxy,
+		SweepInterval: c.SweepInterval, Log: log,
+	}
+	if c.NATSURL == "" {
+		o.StoreDir = filepath.Join(c.DataDir, "jetstream")
+	}
+	n, err := node.Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	password, created, err := n.SSO.Bootstrap(ctx, c.AdminPassword)
+	if err != nil {
+		shutdown(n, c)
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if created {
+		log.Info("created the first super-user", slog.String("username", "admin"))
+		if c.AdminPassword == "" {
+			// Printed once, to the terminal, never to the log.
+			fmt.Fprintf(stdout, "Created super-user \"admin\" with password: %s\n", password)
+		}
+	}
+	log.Info("ready", slog.String("http", n.HTTPAddr()), slog.String("nats", n.NATSURL()))
+	<-ctx.Done()
+	log.Info("shutting down")
+	shutdown(n, c)
+	log.Info("stopped")
+	return nil
+}
+
+func shutdown(n *node.Node, c Config) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancel()
+	n.Close(ctx)
+}

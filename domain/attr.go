@@ -1,0 +1,155 @@
+package domain
+
+import (
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxNameLen is the longest attribute name, in characters (SPEC 4.2).
+const MaxNameLen = 191
+
+// Attr is one attribute as stored: a user attribute or a session attribute.
+type Attr struct {
+	Name string `json:"name"`
+	// Value is the JSON text of the value. For an encrypted attribute it is
+	// the JSON string of the ciphertext, never the plaintext.
+	Value     json.RawMessage `json:"value,omitempty"`
+	Encrypted bool            `json:"is_encrypted,omitempty"`
+	Created   time.Time       `json:"creation_time"`
+	Modified  time.Time       `json:"last_modified"`
+	Expires   time.Time       `json:"expiration_time"`
+}
+
+// Live reports whether a is visible at now (SPEC 4.5: expiration_time > now).
+func (a *Attr) Live(now time.Time) bool { return now.Before(a.Expires) }
+
+// ValidName reports whether name is an acceptable attribute name: 1 to 191
+// characters of valid UTF-8.
+func ValidName(name string) bool {
+	return name != "" && utf8.ValidString(name) && utf8.RuneCountInString(name) <= MaxNameLen
+}
+
+// AttrWrite is one item of a create, set or update command, after the HTTP
+// layer has checked its types and encrypted its value where asked.
+type AttrWrite struct {
+	Name string
+	// Value is the JSON text to store (ciphertext JSON string when Encrypt).
+	// Nil means "no value sent", which only an update accepts.
+	Value   json.RawMessage
+	Encrypt bool
+	// Expiration is seconds from now; nil means "not sent" (SPEC 4.6).
+	Expiration *int64
+}
+
+// AttrOp is the kind of attribute write a command performs.
+type AttrOp int
+
+// Attribute write operations.
+const (
+	OpCreate AttrOp = iota // POST: fails if the name is live
+	OpSet                  // PUT: upsert
+	OpUpdate               // PATCH: fails if the name is not live
+)
+
+// Kind returns the event kind that records op.
+func (op AttrOp) Kind() string {
+	switch op {
+	case OpCreate:
+		return KindAttrCreated
+	case OpSet:
+		return KindAttrSet
+	default:
+		return KindAttrUpdated
+	}
+}
+
+// AttrLookup returns the stored attribute of that name, live or not.
+type AttrLookup func(name string) (Attr, bool)
+
+// AttrTx decides a multi-item attribute write against one owner's current
+// attributes. Items are applied in order to a working copy, so a later item
+// sees the effect of an earlier one; nothing is stored until the caller
+// appends the event built from Result. A Tx is not safe for concurrent use.
+type AttrTx struct {
+	now     time.Time
+	lookup  AttrLookup
+	working map[string]Attr
+	out     []Attr
+}
+
+// NewAttrTx starts a decision at time now over the attributes lookup reads.
+func NewAttrTx(now time.Time, lookup AttrLookup) *AttrTx {
+	return &AttrTx{now: Truncate(now), lookup: lookup}
+}
+
+func (tx *AttrTx) current(name string) (Attr, bool) {
+	if a, ok := tx.working[name]; ok {
+		return a, true
+	}
+	a, ok := tx.lookup(name)
+	if !ok || !a.Live(tx.now) {
+		return Attr{}, false
+	}
+	return a, true
+}
+
+// Apply decides one item. It returns ErrAttrExists for a create of a live
+// name, ErrNoSuchAttr for an update of a name that is not live, and
+// ErrInvalidInput for a create or set without a value.
+func (tx *AttrTx) Apply(op AttrOp, w AttrWrite) error {
+	if !ValidName(w.Name) {
+		return ErrInvalidInput
+	}
+	cur, live := tx.current(w.Name)
+	var next Attr
+	switch {
+	case op == OpCreate && live:
+		return ErrAttrExists
+	case op == OpUpdate && !live:
+		return ErrNoSuchAttr
+	case op != OpUpdate && w.Value == nil:
+		return ErrInvalidInput
+	case !live: // create, or a set of a name that is not live (SPEC 4.5, D7)
+		next = Attr{Name: w.Name, Value: w.Value, Encrypted: w.Encrypt,
+			Created: tx.now, Modified: tx.now, Expires: Never}
+		if w.Expiration != nil {
+			next.Expires = ExpiresAfter(tx.now, *w.Expiration)
+		}
+	default: // update, or a set of a live name
+		next = cur
+		next.Modified = tx.now
+		if w.Value != nil { // D4, D6: a written value rewrites is_encrypted
+			next.Value, next.Encrypted = w.Value, w.Encrypt
+		}
+		if w.Expiration != nil {
+			next.Expires = ExpiresAfter(tx.now, *w.Expiration)
+		}
+	}
+	if tx.working == nil {
+		tx.working = make(map[string]Attr, 1)
+	}
+	tx.working[w.Name] = next
+	tx.out = append(tx.out, next)
+	return nil
+}
+
+// Result returns the attributes written, in the order they were applied.
+func (tx *AttrTx) Result() []Attr { return tx.out }
+
+// LiveNames returns those of names that are live at now, each once, in the
+// order given; it is what a delete command removes.
+func LiveNames(now time.Time, lookup AttrLookup, names []string) []string {
+	seen := make(map[string]bool, len(names))
+	var out []string
+	for _, n := range names {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		if a, ok := lookup(n); ok && a.Live(now) {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,84 @@
+package domain
+
+import (
+	"errors"
+	"strings"
+	"time"
+)
+
+// Never is the expiration time of something that never expires (SPEC 1.6).
+var Never = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
+// Truncate brings t to UTC with microsecond precision, the resolution the
+// service stores (SPEC 1.6).
+func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// FormatTime writes t as Python's datetime.isoformat() of a naive UTC value:
+// YYYY-MM-DDTHH:MM:SS, plus .ffffff only when the microseconds are non-zero.
+func FormatTime(t time.Time) string {
+	t = Truncate(t)
+	if t.Nanosecond() == 0 {
+		return t.Format("2006-01-02T15:04:05")
+	}
+	return t.Format("2006-01-02T15:04:05.000000")
+}
+
+// AddClamped returns t+d, clamped to Never.
+func AddClamped(t time.Time, d time.Duration) time.Time {
+	if d < 0 || d > Never.Sub(t) {
+		return Never
+	}
+	return t.Add(d)
+}
+
+// ExpiresAfter returns the expiry for "seconds from now" (SPEC 4.6): 0 means
+// never, anything later than Never is clamped to it.
+func ExpiresAfter(now time.Time, seconds int64) time.Time {
+	if seconds <= 0 || seconds > int64(Never.Sub(now)/time.Second) {
+		return Never
+	}
+	return now.Add(time.Duration(seconds) * time.Second)
+}
+
+var errBadTime = errors.New("not a SPEC 1.6 date-time")
+
+// ParseTime reads the input forms of SPEC 1.6: YYYY-MM-DD, or
+// YYYY-MM-DDTHH:MM:SS[.f{1,6}], optionally followed by Z or ±HH:MM.
+// The result is in UTC with microsecond precision.
+func ParseTime(s string) (time.Time, error) {
+	if len(s) == 10 {
+		t, err := time.Parse("2006-01-02", s)
+		if err != nil {
+			return time.Time{}, errBadTime
+		}
+		return t, nil
+	}
+	if len(s) < 19 || s[10] != 'T' {
+		return time.Time{}, errBadTime
+	}
+	rest := s[19:]
+	frac := ""
+	if strings.HasPrefix(rest, ".") {
+		n := 1
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		frac, rest = rest[:n], rest[n:]
+		if len(frac) < 2 || len(frac) > 7 {
+			return time.Time{}, errBadTime
+		}
+	}
+	zone := "Z"
+	switch {
+	case rest == "" || rest == "Z":
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		zone = rest
+	default:
+		return time.Time{}, errBadTime
+	}
+	t, err := time.Parse(time.RFC3339Nano, s[:19]+frac+zone)
+	if err != nil {
+		return time.Time{}, errBadTime
+	}
+	return Truncate(t), nil
+}

@@ -1,0 +1,194 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/ssoattr/ssoattr/domain"
+)
+
+// Config describes the stream. The zero value is completed with defaults.
+type Config struct {
+	Stream   string // default "SSO"
+	Replicas int    // default 1
+	// MaxMsgSize bounds one event; the HTTP layer bounds requests well below it.
+	MaxMsgSize int32 // default 1 MiB
+}
+
+func (c Config) withDefaults() Config {
+	if c.Stream == "" {
+		c.Stream = "SSO"
+	}
+	if c.Replicas <= 0 {
+		c.Replicas = 1
+	}
+	if c.MaxMsgSize <= 0 {
+		c.MaxMsgSize = 1 << 20
+	}
+	return c
+}
+
+// StreamConfig returns the explicit configuration the stream is created or
+// updated with: file storage, everything kept forever (no age, count or size
+// limits; deletes and purges denied), a two-minute window for Nats-Msg-Id
+// deduplication, and atomic batches allowed for the rare writes that must
+// touch two owners at once.
+func StreamConfig(c Config) jetstream.StreamConfig {
+	c = c.withDefaults()
+	return jetstream.StreamConfig{
+		Name:               c.Stream,
+		Description:        "ssoattr events: users, sessions and attributes (CloudEvents 1.0 JSON)",
+		Subjects:           []string{Prefix + ".>"},
+		Storage:            jetstream.FileStorage,
+		Replicas:           c.Replicas,
+		Retention:          jetstream.LimitsPolicy,
+		Discard:            jetstream.DiscardNew,
+		MaxAge:             0,
+		MaxMsgs:            -1,
+		MaxBytes:           -1,
+		MaxMsgsPerSubject:  -1,
+		MaxMsgSize:         c.MaxMsgSize,
+		Duplicates:         2 * time.Minute,
+		DenyDelete:         true,
+		DenyPurge:          true,
+		AllowDirect:        true,
+		AllowAtomicPublish: true,
+	}
+}
+
+// Store appends events to the stream and reads them back.
+type Store struct {
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	cfg     Config
+	barrier barrier
+}
+
+// Open creates the stream, or updates it to StreamConfig(c), and returns a
+// Store on it.
+func Open(ctx context.Context, js jetstream.JetStream, c Config) (*Store, error) {
+	c = c.withDefaults()
+	st, err := js.CreateOrUpdateStream(ctx, StreamConfig(c))
+	if err != nil {
+		return nil, fmt.Errorf("create or update stream %s: %w", c.Stream, err)
+	}
+	s := &Store{js: js, stream: st, cfg: c}
+	s.barrier.fetch = s.fetchLastSeq
+	return s, nil
+}
+
+// StreamName returns the name of the stream the store writes to.
+func (s *Store) StreamName() string { return s.cfg.Stream }
+
+// NewID returns a fresh event id (a ULID).
+func NewID() string { return ulid.Make().String() }
+
+// Append publishes e on its owner's subject, provided the last event on that
+// subject has sequence expected (0: no event yet). It returns the event's
+// stream sequence, domain.ErrConflict when another writer got there first,
+// or the publish error.
+func (s *Store) Append(ctx context.Context, e domain.Event, expected uint64) (uint64, error) {
+	data, err := Encode(e)
+	if err != nil {
+		return 0, fmt.Errorf("encode %s event: %w", e.Kind, err)
+	}
+	ack, err := s.js.Publish(ctx, Subject(e.Owner), data,
+		jetstream.WithMsgID(e.ID), // a retried publish is deduplicated
+		jetstream.WithExpectLastSequencePerSubject(expected),
+	)
+	if err != nil {
+		return 0, fmt.Errorf("append to %s: %w", e.Owner, mapErr(err))
+	}
+	return ack.Sequence, nil
+}
+
+// AppendAll appends every event or none. One event is a plain Append; more
+// become one JetStream atomic batch, which is slow (a few hundred commits a
+// second) and slows other publishes while it commits, so it is kept for
+// rare administrative writes: a new user with its username claim, a rename,
+// a super-user's write to several users' attributes. It returns the sequence
+// of the last event.
+func (s *Store) AppendAll(ctx context.Context, ps []domain.Pending) (uint64, error) {
+	switch len(ps) {
+	case 0:
+		return 0, nil
+	case 1:
+		return s.Append(ctx, ps[0].Event, ps[0].Expected)
+	}
+	nc := s.js.Conn()
+	batch := NewID()
+	for i, p := range ps {
+		data, err := Encode(p.Event)
+		if err != nil {
+			return 0, fmt.Errorf("encode %s event: %w", p.Event.Kind, err)
+		}
+		m := nats.NewMsg(Subject(p.Event.Owner))
+		m.Data = data
+		m.Header.Set("Nats-Batch-Id", batch)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		m.Header.Set(jetstream.MsgIDHeader, p.Event.ID)
+		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(p.Expected, 10))
+		if i < len(ps)-1 {
+			if err := nc.PublishMsg(m); err != nil {
+				return 0, fmt.Errorf("batch publish: %w", err)
+			}
+			continue
+		}
+		m.Header.Set("Nats-Batch-Commit", "1")
+		resp, err := nc.RequestMsgWithContext(ctx, m)
+		if err != nil {
+			return 0, fmt.Errorf("batch commit: %w", err)
+		}
+		var ack struct {
+			Seq   uint64              `json:"seq"`
+			Count int                 `json:"count"`
+			Error *jetstream.APIError `json:"error"`
+		}
+		if err := json.Unmarshal(resp.Data, &ack); err != nil {
+			return 0, fmt.Errorf("batch commit reply: %w", err)
+		}
+		if ack.Error != nil {
+			return 0, fmt.Errorf("batch commit: %w", mapErr(ack.Error))
+		}
+		if ack.Count != len(ps) {
+			return 0, fmt.Errorf("batch commit stored %d of %d events", ack.Count, len(ps))
+		}
+		return ack.Seq, nil
+	}
+	panic("unreachable")
+}
+
+func mapErr(err error) error {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
+			return domain.ErrConflict
+		}
+	}
+	return err
+}
+
+// LastSeq returns the stream's last sequence as of some moment after the
+// call began. Concurrent callers share one stream-info request: a caller
+// joins the next request to be sent, never one already in flight, so the
+// answer covers every event acknowledged before the call. This is the
+// read-your-writes barrier; it costs one round trip per wave of readers, not
+// one per reader.
+func (s *Store) LastSeq(ctx context.Context) (uint64, error) { return s.barrier.wait(ctx) }
+
+func (s *Store) fetchLastSeq(ctx context.Context) (uint64, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}

@@ -1,0 +1,325 @@
+package httpapi
+
+import (
+	"encoding/json"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/sso"
+)
+
+// attrHandlers serves user attributes (SPEC 4) or, with session set, session
+// attributes (SPEC 5): the same shapes, a different owner.
+type attrHandlers struct {
+	s       *Server
+	session bool
+}
+
+func (h attrHandlers) create(c echo.Context) error { return h.write(c, domain.OpCreate) }
+func (h attrHandlers) set(c echo.Context) error    { return h.write(c, domain.OpSet) }
+func (h attrHandlers) update(c echo.Context) error { return h.write(c, domain.OpUpdate) }
+
+// start runs the common steps: parse, required keys, app, caller token, scope.
+func (h attrHandlers) start(c echo.Context) (*input, string, sso.AttrScope, sso.Meta, error) {
+	in, app, err := h.s.begin(c, true)
+	if err != nil {
+		return nil, "", sso.AttrScope{}, sso.Meta{}, err
+	}
+	ust, err := in.callerToken()
+	if err != nil {
+		return nil, "", sso.AttrScope{}, sso.Meta{}, err
+	}
+	scope := sso.AttrScope{Session: h.session}
+	if h.session {
+		scope.TargetUST, err = in.id("target_ust")
+	} else {
+		scope.UserID, err = in.id("user_id")
+	}
+	if err != nil {
+		return nil, "", sso.AttrScope{}, sso.Meta{}, err
+	}
+	return in, ust, scope, meta(c, app), nil
+}
+
+// writeOpts are the request-level defaults of expiration and encrypt.
+type writeOpts struct {
+	expiration *int64
+	encrypt    bool
+}
+
+// expiration reads an expiration field: an int ≥ 0 (SPEC 4.6, D10).
+func expiration(in *input) (*int64, error) {
+	n, ok, err := in.integer("expiration")
+	if err != nil || !ok {
+		return nil, err
+	}
+	if n < 0 {
+		return nil, domain.ErrInvalidInput
+	}
+	return &n, nil
+}
+
+// writeItem reads one item (the request itself in single mode, an element of
+// data in many mode) with defaults from the request.
+func writeItem(in *input, op domain.AttrOp, def writeOpts, session bool) (sso.AttrItem, error) {
+	var it sso.AttrItem
+	name, ok, err := in.str("name")
+	if err != nil || !ok || !domain.ValidName(name) {
+		return it, domain.ErrInvalidInput
+	}
+	it.Name = name
+	value, hasValue := in.value("value")
+	if !hasValue && op != domain.OpUpdate {
+		return it, domain.ErrInvalidInput // D5
+	}
+	if hasValue {
+		it.Value = value
+	}
+	if it.Expiration, err = expiration(in); err != nil {
+		return it, err
+	}
+	if it.Expiration == nil {
+		it.Expiration = def.expiration
+	}
+	if it.Encrypt, err = in.boolean("encrypt", def.encrypt); err != nil {
+		return it, err
+	}
+	if it.Encrypt && hasValue && value[0] != '"' {
+		return it, domain.ErrInvalidInput // only strings can be encrypted
+	}
+	if !session {
+		if it.UserID, err = in.id("user_id"); err != nil {
+			return it, err
+		}
+	}
+	return it, nil
+}
+
+func (h attrHandlers) write(c echo.Context, op domain.AttrOp) error {
+	in, ust, scope, m, err := h.start(c)
+	if err != nil {
+		return err
+	}
+	var def writeOpts
+	if def.expiration, err = expiration(in); err != nil {
+		return err
+	}
+	if def.encrypt, err = in.boolean("encrypt", false); err != nil {
+		return err
+	}
+	var items []sso.AttrItem
+	if in.has("name") && !isNull(in, "name") {
+		it, err := writeItem(in, op, def, h.session)
+		if err != nil {
+			return err
+		}
+		it.UserID = "" // the request's user_id is the scope's
+		items = []sso.AttrItem{it}
+	} else {
+		list, ok, err := in.list("data")
+		if err != nil {
+			return err
+		}
+		if !ok || len(list) == 0 || len(list) > h.s.svc.Config().MaxItems {
+			return domain.ErrInvalidInput
+		}
+		items = make([]sso.AttrItem, 0, len(list))
+		for _, raw := range list {
+			obj, err := object(raw)
+			if err != nil {
+				return err
+			}
+			it, err := writeItem(obj, op, def, h.session)
+			if err != nil {
+				return err
+			}
+			items = append(items, it)
+		}
+	}
+	if err := h.s.svc.WriteAttrs(c.Request().Context(), m, ust, scope, op, items); err != nil {
+		return err
+	}
+	return h.s.reply(c)
+}
+
+func isNull(in *input, key string) bool {
+	_, _, _, ok := in.lookup(key)
+	return !ok
+}
+
+// object reads a many-mode item, which must be a JSON object.
+func object(raw json.RawMessage) (*input, error) {
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, domain.ErrInvalidInput
+	}
+	in := &input{}
+	if err := json.Unmarshal(raw, &in.body); err != nil {
+		return nil, domain.ErrInvalidInput
+	}
+	return in, nil
+}
+
+// names reads the names of a read or delete: single (name) or many (data,
+// a list of strings). many reports which mode was used.
+func readNames(in *input) (names []string, many bool, err error) {
+	if name, ok, err := in.str("name"); err != nil {
+		return nil, false, err
+	} else if ok {
+		if !domain.ValidName(name) {
+			return nil, false, domain.ErrInvalidInput
+		}
+		return []string{name}, false, nil
+	}
+	list, ok, err := in.list("data")
+	if err != nil {
+		return nil, false, err
+	}
+	if !ok || len(list) == 0 {
+		return nil, false, domain.ErrInvalidInput
+	}
+	names = make([]string, len(list))
+	for i, raw := range list {
+		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &names[i]) != nil || !domain.ValidName(names[i]) {
+			return nil, false, domain.ErrInvalidInput
+		}
+	}
+	return names, true, nil
+}
+
+func attrFields(a *domain.Attr) []field {
+	return []field{
+		{"name", a.Name},
+		{"value", a.Value},
+		{"creation_time", domain.FormatTime(a.Created)},
+		{"last_modified", domain.FormatTime(a.Modified)},
+		{"expiration_time", domain.FormatTime(a.Expires)},
+		{"is_encrypted", a.Encrypted},
+	}
+}
+
+// attrObject is the JSON object of one attribute (SPEC 4.3).
+type attrObject struct{ a *domain.Attr }
+
+func (o attrObject) MarshalJSON() ([]byte, error) {
+	buf := []byte{'{'}
+	for i, f := range attrFields(o.a) {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONString(buf, f.key)
+		buf = append(buf, ':')
+		var err error
+		if buf, err = appendJSON(buf, f.val); err != nil {
+			return nil, err
+		}
+	}
+	return append(buf, '}'), nil
+}
+
+// resultObject is a many-mode result: name → value, in the order asked.
+func resultObject(rs []sso.AttrResult, val func(sso.AttrResult) any) (json.RawMessage, error) {
+	buf := []byte{'{'}
+	for i, r := range rs {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONString(buf, r.Name)
+		buf = append(buf, ':')
+		v := val(r)
+		if v == nil {
+			buf = append(buf, "null"...)
+			continue
+		}
+		var err error
+		if buf, err = appendJSON(buf, v); err != nil {
+			return nil, err
+		}
+	}
+	return append(buf, '}'), nil
+}
+
+func (h attrHandlers) get(c echo.Context) error {
+	in, ust, scope, m, err := h.start(c)
+	if err != nil {
+		return err
+	}
+	decrypt, err := in.boolean("decrypt", true)
+	if err != nil {
+		return err
+	}
+	names, many, err := readNames(in)
+	if err != nil {
+		return err
+	}
+	rs, err := h.s.svc.GetAttrs(c.Request().Context(), m, ust, scope, names, decrypt)
+	if err != nil {
+		return err
+	}
+	if !many {
+		if rs[0].Attr == nil {
+			return h.s.reply(c, field{"found", false})
+		}
+		return h.s.reply(c, append([]field{{"found", true}}, attrFields(rs[0].Attr)...)...)
+	}
+	obj, err := resultObject(rs, func(r sso.AttrResult) any {
+		if r.Attr == nil {
+			return nil
+		}
+		return attrObject{r.Attr}
+	})
+	if err != nil {
+		return err
+	}
+	return h.s.reply(c, field{"result", obj})
+}
+
+func (h attrHandlers) delete(c echo.Context) error {
+	in, ust, scope, m, err := h.start(c)
+	if err != nil {
+		return err
+	}
+	names, _, err := readNames(in)
+	if err != nil {
+		return err
+	}
+	if err := h.s.svc.DeleteAttrs(c.Request().Context(), m, ust, scope, names); err != nil {
+		return err
+	}
+	return h.s.reply(c)
+}
+
+func (h attrHandlers) exists(c echo.Context) error {
+	in, ust, scope, m, err := h.start(c)
+	if err != nil {
+		return err
+	}
+	names, many, err := readNames(in)
+	if err != nil {
+		return err
+	}
+	rs, err := h.s.svc.AttrsExist(c.Request().Context(), m, ust, scope, names)
+	if err != nil {
+		return err
+	}
+	if !many {
+		return h.s.reply(c, field{"result", rs[0].Attr != nil})
+	}
+	obj, err := resultObject(rs, func(r sso.AttrResult) any { return r.Attr != nil })
+	if err != nil {
+		return err
+	}
+	return h.s.reply(c, field{"result", obj})
+}
+
+func (h attrHandlers) names(c echo.Context) error {
+	_, ust, scope, m, err := h.start(c)
+	if err != nil {
+		return err
+	}
+	names, err := h.s.svc.AttrNames(c.Request().Context(), m, ust, scope)
+	if err != nil {
+		return err
+	}
+	return h.s.reply(c, field{"result", names})
+}

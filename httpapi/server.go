@@ -1,0 +1,312 @@
+// Package httpapi serves the SSO REST API of SPEC.md (Zato's /zato/sso/...
+// endpoints) over Echo v4, with Zato's request and response shapes.
+//
+// Every handler parses its input (JSON body whatever the Content-Type, query
+// string on every method), checks it in SPEC 1.5's order, calls the sso
+// service and writes the envelope. One error handler turns every error into
+// the documented status code; clients see a correlation id, never internal
+// error text.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/sso"
+)
+
+// Options configures the HTTP layer.
+type Options struct {
+	// TrustProxy takes the remote address from the first X-Forwarded-For
+	// entry instead of the TCP peer (SPEC 3.4).
+	TrustProxy bool
+	// Ready reports whether the service can answer (GET /healthz).
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP API. It is an http.Handler.
+type Server struct {
+	e   *echo.Echo
+	svc *sso.Service
+	log *slog.Logger
+	opt Options
+}
+
+// New returns the API over svc.
+func New(svc *sso.Service, log *slog.Logger, opt Options) *Server {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = echo.ExtractIPDirect()
+	if opt.TrustProxy {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
+	s := &Server{e: e, svc: svc, log: log, opt: opt}
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.assignCID)
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogMethod: true, LogURIPath: true, LogLatency: true,
+		// The query string is never logged: it may carry tokens and values.
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			log.LogAttrs(c.Request().Context(), slog.LevelDebug, "request",
+				slog.String("cid", cid(c)), slog.String("method", v.Method),
+				slog.String("path", v.URIPath), slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency))
+			return nil
+		},
+	}))
+	e.Use(middleware.Recover())
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHTTP(w, r) }
+
+func (s *Server) routes() {
+	e := s.e
+	e.GET("/healthz", s.healthz)
+
+	e.POST("/zato/sso/user/login", s.login)
+	e.POST("/zato/sso/user/logout", s.logout)
+	e.GET("/zato/sso/user", s.getUser)
+	e.POST("/zato/sso/user", s.createUser)
+	e.POST("/zato/sso/user/approve", s.approve)
+	e.POST("/zato/sso/user/reject", s.reject)
+
+	for _, p := range []struct {
+		prefix  string
+		session bool
+	}{{"/zato/sso/user/attr", false}, {"/zato/sso/session/attr", true}} {
+		h := attrHandlers{s: s, session: p.session}
+		e.POST(p.prefix, h.create)
+		e.PUT(p.prefix, h.set)
+		e.PATCH(p.prefix, h.update)
+		e.GET(p.prefix, h.get)
+		e.DELETE(p.prefix, h.delete)
+		e.GET(p.prefix+"/exists", h.exists)
+		e.GET(p.prefix+"/names", h.names)
+	}
+}
+
+type ctxKey struct{}
+
+const cidKey = "cid"
+
+// assignCID gives every request a correlation id, in the X-Zato-CID header
+// and in the request's context for logs.
+func (s *Server) assignCID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		c.Set(cidKey, id)
+		c.Response().Header().Set("X-Zato-CID", id)
+		req := c.Request()
+		c.SetRequest(req.WithContext(context.WithValue(req.Context(), ctxKey{}, id)))
+		return next(c)
+	}
+}
+
+func cid(c echo.Context) string {
+	id, _ := c.Get(cidKey).(string)
+	return id
+}
+
+// field is one key of a response, written in order after cid and status.
+// A nil value is left out (SPEC 1.3).
+type field struct {
+	key string
+	val any
+}
+
+// reply writes a 200 response: cid, status and the fields.
+func (s *Server) reply(c echo.Context, fields ...field) error {
+	return s.write(c, http.StatusOK, "ok", nil, fields)
+}
+
+func (s *Server) write(c echo.Context, code int, status string, sub []string, fields []field) error {
+	buf := make([]byte, 0, 256)
+	buf = append(buf, `{"cid":"`...)
+	buf = append(buf, cid(c)...)
+	buf = append(buf, `","status":"`...)
+	buf = append(buf, status...)
+	buf = append(buf, '"')
+	if len(sub) > 0 {
+		buf = append(buf, `,"sub_status":`...)
+		b, _ := json.Marshal(sub)
+		buf = append(buf, b...)
+	}
+	for _, f := range fields {
+		if f.val == nil {
+			continue
+		}
+		buf = append(buf, ',')
+		buf = appendJSONString(buf, f.key)
+		buf = append(buf, ':')
+		var err error
+		if buf, err = appendJSON(buf, f.val); err != nil {
+			return err
+		}
+	}
+	buf = append(buf, '}')
+	return c.JSONBlob(code, buf)
+}
+
+func appendJSON(buf []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case string:
+		return appendJSONString(buf, x), nil
+	case bool:
+		return strconv.AppendBool(buf, x), nil
+	case json.RawMessage:
+		return append(buf, x...), nil
+	case []string:
+		buf = append(buf, '[')
+		for i, e := range x {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendJSONString(buf, e)
+		}
+		return append(buf, ']'), nil
+	}
+	b, err := json.Marshal(v)
+	return append(buf, b...), err
+}
+
+// appendJSONString appends s as a JSON string. Unlike encoding/json it does
+// not escape <, > and &: Zato's JSON does not either, and names round-trip
+// byte for byte.
+func appendJSONString(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+				buf = append(buf, s[start:i]...)
+				if r == utf8.RuneError {
+					buf = append(buf, `\ufffd`...)
+				} else {
+					buf = append(buf, `\u202`...)
+					buf = append(buf, hex[r&0xf])
+				}
+				i += size
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			buf = append(buf, '\\', c)
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default:
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+// handleError is the one place errors become responses (SPEC 1.4).
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	var (
+		ce     *domain.CodeError
+		he     *echo.HTTPError
+		status = http.StatusInternalServerError
+		code   = "E008004"
+		extra  []field
+	)
+	switch {
+	case errors.As(err, &ce):
+		status, code = http.StatusForbidden, ce.Code
+	case errors.Is(err, errBadRequest):
+		status, code = http.StatusBadRequest, "E008002"
+		extra = []field{{"result", "Error"}, {"details", "Bad request"}}
+	case errors.Is(err, errMissing):
+		status, code = http.StatusBadRequest, "E008003"
+		extra = []field{{"result", "Error"}, {"details", "Bad request"}}
+	case errors.As(err, &he) && he.Code == http.StatusNotFound:
+		status, code = http.StatusNotFound, "E008001"
+	case errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed:
+		status, code = http.StatusMethodNotAllowed, "E008001"
+	case errors.As(err, &he) && he.Code < 500:
+		status, code = http.StatusBadRequest, "E008002"
+	}
+	if status >= 500 {
+		s.log.ErrorContext(c.Request().Context(), "request failed",
+			slog.String("cid", cid(c)), slog.String("route", c.Path()), slog.Any("err", err))
+	}
+	if err := s.write(c, status, "error", []string{code}, extra); err != nil {
+		s.log.ErrorContext(c.Request().Context(), "write error response", slog.Any("err", err))
+	}
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	if s.opt.Ready != nil {
+		if err := s.opt.Ready(c.Request().Context()); err != nil {
+			s.log.WarnContext(c.Request().Context(), "not ready", slog.Any("err", err))
+			return c.JSONBlob(http.StatusServiceUnavailable, []byte(`{"status":"error"}`))
+		}
+	}
+	return c.JSONBlob(http.StatusOK, []byte(`{"status":"ok"}`))
+}
+
+// meta describes the request for the audit trail and the IP allow-list.
+func meta(c echo.Context, app string) sso.Meta {
+	return sso.Meta{CID: cid(c), App: app, RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent()}
+}
+
+// begin runs steps 2 to 4 of SPEC 1.5 common to every endpoint: parse,
+// check that current_app (and, when token is set, the caller token) is
+// present, and check the app.
+func (s *Server) begin(c echo.Context, token bool) (*input, string, error) {
+	in, err := parseInput(c.Request())
+	if err != nil {
+		return nil, "", err
+	}
+	if err := in.require("current_app"); err != nil {
+		return nil, "", err
+	}
+	if token && !in.has("ust") && !in.has("current_ust") {
+		return nil, "", errMissing
+	}
+	app, _, err := in.str("current_app")
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.svc.CheckApp(app); err != nil {
+		return nil, "", err
+	}
+	return in, app, nil
+}

@@ -1,0 +1,182 @@
+package httpapi
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/sso"
+)
+
+// login is POST /zato/sso/user/login (SPEC 6.2).
+func (s *Server) login(c echo.Context) error {
+	in, err := parseInput(c.Request())
+	if err != nil {
+		return err
+	}
+	if err := in.require("current_app", "username", "password"); err != nil {
+		return err
+	}
+	app, _, err := in.str("current_app")
+	if err != nil {
+		return err
+	}
+	if err := s.svc.CheckApp(app); err != nil {
+		return err
+	}
+	var li sso.LoginInput
+	if li.Username, _, err = in.str("username"); err != nil {
+		return err
+	}
+	if li.Password, _, err = in.str("password"); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		key string
+		dst **string
+	}{{"totp_code", &li.TOTPCode}, {"new_password", &li.NewPassword},
+		{"remote_addr", &li.RemoteAddr}, {"user_agent", &li.UserAgent}} {
+		if *f.dst, err = in.strPtr(f.key); err != nil {
+			return err
+		}
+	}
+	res, err := s.svc.Login(c.Request().Context(), meta(c, app), li)
+	if err != nil {
+		return err
+	}
+	if res.Warning != "" {
+		return s.write(c, 200, "warning", []string{res.Warning}, []field{{"ust", res.UST}})
+	}
+	return s.reply(c, field{"ust", res.UST})
+}
+
+// logout is POST /zato/sso/user/logout (SPEC 6.3): ok whatever the token.
+func (s *Server) logout(c echo.Context) error {
+	in, app, err := s.begin(c, true)
+	if err != nil {
+		return err
+	}
+	ust, err := in.callerToken()
+	if err != nil {
+		return err
+	}
+	if err := s.svc.Logout(c.Request().Context(), meta(c, app), ust); err != nil {
+		return err
+	}
+	return s.reply(c)
+}
+
+// authed parses an authenticated request: the common steps, then the caller
+// token.
+func (s *Server) authed(c echo.Context) (*input, string, sso.Meta, error) {
+	in, app, err := s.begin(c, true)
+	if err != nil {
+		return nil, "", sso.Meta{}, err
+	}
+	ust, err := in.callerToken()
+	if err != nil {
+		return nil, "", sso.Meta{}, err
+	}
+	return in, ust, meta(c, app), nil
+}
+
+func userFields(f map[string]any) []field {
+	out := make([]field, 0, len(f))
+	for _, k := range userFieldOrder {
+		if v, ok := f[k]; ok {
+			out = append(out, field{k, v})
+		}
+	}
+	return out
+}
+
+// userFieldOrder is the order user fields are written in (SPEC 6.16).
+var userFieldOrder = []string{"user_id", "username", "email", "display_name", "first_name",
+	"middle_name", "last_name", "is_totp_enabled", "totp_label", "is_active", "is_internal",
+	"is_super_user", "is_approval_needed", "approval_status", "approval_status_mod_time",
+	"approval_status_mod_by", "is_locked", "locked_time", "locked_by", "creation_ctx",
+	"password_expiry", "password_last_set", "password_is_set", "password_must_change",
+	"sign_up_status", "sign_up_time"}
+
+// getUser is GET /zato/sso/user (SPEC 6.4).
+func (s *Server) getUser(c echo.Context) error {
+	in, ust, m, err := s.authed(c)
+	if err != nil {
+		return err
+	}
+	userID, err := in.id("user_id")
+	if err != nil {
+		return err
+	}
+	f, err := s.svc.GetUser(c.Request().Context(), m, ust, userID)
+	if err != nil {
+		return err
+	}
+	return s.reply(c, userFields(f)...)
+}
+
+// createUser is POST /zato/sso/user (SPEC 6.5).
+func (s *Server) createUser(c echo.Context) error {
+	in, ust, m, err := s.authed(c)
+	if err != nil {
+		return err
+	}
+	var nu sso.NewUser
+	username, _, err := in.str("username")
+	if err != nil {
+		return err
+	}
+	nu.Username = username
+	for _, f := range []struct {
+		key string
+		dst **string
+	}{{"password", &nu.Password}, {"email", &nu.Email}, {"display_name", &nu.DisplayName},
+		{"first_name", &nu.FirstName}, {"middle_name", &nu.MiddleName}, {"last_name", &nu.LastName},
+		{"totp_key", &nu.TOTPKey}, {"totp_label", &nu.TOTPLabel}, {"rate_limit_def", &nu.RateLimitDef}} {
+		if *f.dst, err = in.strPtr(f.key); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		key string
+		dst *bool
+	}{{"password_must_change", &nu.PasswordMustChange}, {"is_locked", &nu.IsLocked},
+		{"is_totp_enabled", &nu.IsTOTPEnabled}, {"is_rate_limit_active", &nu.IsRateLimitActive},
+		{"auto_approve", &nu.AutoApprove}} {
+		if *f.dst, err = in.boolean(f.key, false); err != nil {
+			return err
+		}
+	}
+	if nu.SignUpStatus, _, err = in.str("sign_up_status"); err != nil {
+		return err
+	}
+	if nu.SignUpStatus != "" && nu.SignUpStatus != domain.SignupFinal && nu.SignUpStatus != domain.SignupBeforeConfirmation {
+		return domain.ErrInvalidInput // D21
+	}
+	f, err := s.svc.CreateUser(c.Request().Context(), m, ust, nu)
+	if err != nil {
+		return err
+	}
+	return s.reply(c, userFields(f)...)
+}
+
+func (s *Server) approve(c echo.Context) error { return s.setApproval(c, true) }
+func (s *Server) reject(c echo.Context) error  { return s.setApproval(c, false) }
+
+// setApproval is POST /zato/sso/user/approve and /reject (SPEC 6.8).
+func (s *Server) setApproval(c echo.Context, approve bool) error {
+	in, ust, m, err := s.authed(c)
+	if err != nil {
+		return err
+	}
+	if err := in.require("user_id"); err != nil {
+		return err
+	}
+	userID, err := in.id("user_id")
+	if err != nil {
+		return err
+	}
+	if err := s.svc.SetApproval(c.Request().Context(), m, ust, userID, approve); err != nil {
+		return err
+	}
+	return s.reply(c)
+}

@@ -1,0 +1,124 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/sso"
+)
+
+// AdminSubject is the prefix of the admin commands' NATS subjects:
+// ssoattr.admin.<command>. It is outside the stream's subjects. Whoever can
+// publish on NATS can already write the stream, so admin commands need no
+// further credential; protect the NATS account instead.
+const AdminSubject = "ssoattr.admin."
+
+// AdminRequest is the input of an admin command; each command reads the
+// fields it needs.
+type AdminRequest struct {
+	Username string  `json:"username,omitempty"`
+	Password string  `json:"password,omitempty"`
+	Email    *string `json:"email,omitempty"`
+	Key      string  `json:"key,omitempty"`
+}
+
+// AdminReply is the answer to an admin command. Error is a message for a
+// person; Code is the SPEC code behind it, when there is one.
+type AdminReply struct {
+	Error  string `json:"error,omitempty"`
+	Code   string `json:"code,omitempty"`
+	UserID string `json:"user_id,omitempty"`
+	Key    string `json:"key,omitempty"`
+}
+
+func serveAdmin(nc *nats.Conn, svc *sso.Service, log *slog.Logger) (*nats.Subscription, error) {
+	sub, err := nc.QueueSubscribe(AdminSubject+"*", "ssoattr-admin", func(msg *nats.Msg) {
+		cmd := strings.TrimPrefix(msg.Subject, AdminSubject)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		reply := runAdmin(ctx, svc, cmd, msg.Data)
+		if reply.Error != "" {
+			log.Info("admin command refused", slog.String("command", cmd), slog.String("error", reply.Error))
+		} else {
+			log.Info("admin command done", slog.String("command", cmd))
+		}
+		data, _ := json.Marshal(reply)
+		_ = msg.Respond(data)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe admin commands: %w", err)
+	}
+	return sub, nil
+}
+
+func runAdmin(ctx context.Context, svc *sso.Service, cmd string, data []byte) AdminReply {
+	var req AdminRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		return AdminReply{Error: "malformed request"}
+	}
+	m := sso.Meta{App: "ssoattr-cli", CID: "cli-" + cmd}
+	switch cmd {
+	case "create-super-user":
+		u, err := svc.CreateSuperUser(ctx, m, req.Username, req.Password, req.Email)
+		if err != nil {
+			return adminError(err)
+		}
+		return AdminReply{UserID: u.ID}
+	case "reset-totp-key":
+		key, err := svc.ResetTOTPKey(ctx, m, req.Username, req.Key)
+		if err != nil {
+			return adminError(err)
+		}
+		return AdminReply{Key: key}
+	}
+	return AdminReply{Error: fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// adminMessages are the words a person reads for the codes admin commands meet.
+var adminMessages = map[string]string{
+	domain.ErrUsernameExists.Code:     "User already exists",
+	domain.ErrUsernameInvalid.Code:    "Invalid username",
+	domain.ErrNoSuchUser.Code:         "No such user",
+	domain.ErrInvalidInput.Code:       "Invalid input",
+	domain.ErrPasswordInvalid.Code:    "Password contains a rejected word",
+	domain.ErrPasswordTooShort.Code:   "Password too short",
+	domain.ErrPasswordTooLong.Code:    "Password too long",
+	domain.ErrPasswordNotComplex.Code: "Password not complex enough",
+}
+
+func adminError(err error) AdminReply {
+	var ce *domain.CodeError
+	if errors.As(err, &ce) {
+		msg := adminMessages[ce.Code]
+		if msg == "" {
+			msg = "Refused (" + ce.Code + ")"
+		}
+		return AdminReply{Error: msg, Code: ce.Code}
+	}
+	return AdminReply{Error: "internal error: " + err.Error()}
+}
+
+// Admin sends an admin command to a running service and returns its reply.
+func Admin(ctx context.Context, nc *nats.Conn, cmd string, req AdminRequest) (AdminReply, error) {
+	data, _ := json.Marshal(req)
+	msg, err := nc.RequestWithContext(ctx, AdminSubject+cmd, data)
+	if errors.Is(err, nats.ErrNoResponders) {
+		return AdminReply{}, errors.New("no ssoattr service is running on this NATS")
+	}
+	if err != nil {
+		return AdminReply{}, fmt.Errorf("admin request: %w", err)
+	}
+	var reply AdminReply
+	if err := json.Unmarshal(msg.Data, &reply); err != nil {
+		return AdminReply{}, fmt.Errorf("admin reply: %w", err)
+	}
+	return reply, nil
+}

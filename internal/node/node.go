@@ -1,0 +1,229 @@
+// Package node wires one ssoattr instance together: NATS (an embedded
+// server, or a connection to an external cluster), the event store, the
+// projection and its follower and sweeper, the SSO service, the admin
+// responder and the HTTP listener. The serve command, the tests and the
+// benchmark all start instances through it, so they run the same system.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/httpapi"
+	"github.com/ssoattr/ssoattr/projections"
+	"github.com/ssoattr/ssoattr/sso"
+)
+
+// Compile-time checks that the adapters fit the ports the core declares.
+var (
+	_ sso.View           = (*projections.View)(nil)
+	_ sso.Store          = (*eventstore.Store)(nil)
+	_ projections.Source = (*eventstore.Store)(nil)
+)
+
+// Options configures an instance.
+type Options struct {
+	// NATSURL connects to an external NATS cluster. When empty, an embedded
+	// server with JetStream runs on StoreDir, listening on NATSListen.
+	NATSURL    string
+	StoreDir   string
+	NATSListen string // host:port; port 0 picks a free one
+
+	Stream eventstore.Config
+	SSO    sso.Config
+	Keys   *sso.Keyring
+
+	HTTPAddr   string // host:port; port 0 picks a free one
+	TrustProxy bool
+
+	SweepInterval time.Duration // default 10s
+	Now           func() time.Time
+	Log           *slog.Logger
+}
+
+// Node is a running instance.
+type Node struct {
+	ns    *server.Server // nil with an external cluster
+	nc    *nats.Conn
+	Store *eventstore.Store
+	View  *projections.View
+	SSO   *sso.Service
+	API   *httpapi.Server
+
+	httpLn  net.Listener
+	httpSrv *http.Server
+	admin   *nats.Subscription
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	log     *slog.Logger
+}
+
+// Start starts an instance and returns once its view has caught up with the
+// stream and its HTTP listener accepts connections.
+func Start(ctx context.Context, o Options) (n *Node, err error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = 10 * time.Second
+	}
+	n = &Node{log: o.Log}
+	defer func() {
+		if err != nil {
+			n.Close(context.Background())
+		}
+	}()
+	if err := n.connect(o); err != nil {
+		return nil, err
+	}
+	js, err := jetstream.New(n.nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if n.Store, err = eventstore.Open(ctx, js, o.Stream); err != nil {
+		return nil, err
+	}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.View = projections.NewView(o.Now)
+	started := time.Now()
+	followErr, err := n.View.CatchUp(runCtx, n.Store)
+	if err != nil {
+		return nil, err
+	}
+	o.Log.Info("projection caught up", slog.Uint64("seq", n.View.Applied()),
+		slog.Duration("took", time.Since(started)))
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		if err := <-followErr; err != nil && runCtx.Err() == nil {
+			o.Log.Error("follower stopped", slog.Any("err", err))
+		}
+	}()
+	go func() { defer n.wg.Done(); n.View.RunSweeper(runCtx, o.SweepInterval) }()
+
+	n.SSO = sso.New(o.SSO, n.View, n.Store, o.Keys, o.Now, o.Log)
+	if n.admin, err = serveAdmin(n.nc, n.SSO, o.Log); err != nil {
+		return nil, err
+	}
+	n.API = httpapi.New(n.SSO, o.Log, httpapi.Options{TrustProxy: o.TrustProxy, Ready: n.ready})
+	if n.httpLn, err = net.Listen("tcp", o.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("http listen: %w", err)
+	}
+	n.httpSrv = &http.Server{Handler: n.API, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn)}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.httpSrv.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.Log.Error("http server stopped", slog.Any("err", err))
+		}
+	}()
+	o.Log.Info("listening", slog.String("http", n.HTTPAddr()), slog.String("nats", n.NATSURL()))
+	return n, nil
+}
+
+func (n *Node) connect(o Options) error {
+	if o.NATSURL != "" {
+		nc, err := nats.Connect(o.NATSURL, nats.Name("ssoattr"), nats.MaxReconnects(-1))
+		if err != nil {
+			return fmt.Errorf("connect to %s: %w", o.NATSURL, err)
+		}
+		n.nc = nc
+		return nil
+	}
+	host, portStr, err := net.SplitHostPort(o.NATSListen)
+	if err != nil {
+		return fmt.Errorf("nats listen address: %w", err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return fmt.Errorf("nats listen port: %w", err)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	ns, err := server.NewServer(&server.Options{ServerName: "ssoattr", Host: host, Port: port,
+		JetStream: true, StoreDir: o.StoreDir, NoSigs: true, NoLog: true})
+	if err != nil {
+		return fmt.Errorf("embedded nats-server: %w", err)
+	}
+	ns.Start()
+	n.ns = ns
+	if !ns.ReadyForConnections(10 * time.Second) {
+		return errors.New("embedded nats-server not ready after 10s")
+	}
+	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns), nats.Name("ssoattr"))
+	if err != nil {
+		return fmt.Errorf("connect to embedded nats-server: %w", err)
+	}
+	n.nc = nc
+	return nil
+}
+
+func (n *Node) ready(ctx context.Context) error {
+	if !n.nc.IsConnected() {
+		return errors.New("not connected to NATS")
+	}
+	return n.SSO.Sync(ctx)
+}
+
+// HTTPAddr returns the address the HTTP API listens on.
+func (n *Node) HTTPAddr() string {
+	if n.httpLn == nil {
+		return ""
+	}
+	return n.httpLn.Addr().String()
+}
+
+// NATSURL returns the URL clients (the CLI, subscribers, other instances)
+// use to reach this instance's NATS.
+func (n *Node) NATSURL() string {
+	if n.ns != nil {
+		return n.ns.ClientURL()
+	}
+	return n.nc.ConnectedUrl()
+}
+
+// Close stops the instance in the reverse order of Start: HTTP drains (up
+// to ctx's deadline), background loops stop, the NATS connection closes,
+// then the embedded server shuts down.
+func (n *Node) Close(ctx context.Context) {
+	if n.httpSrv != nil {
+		if err := n.httpSrv.Shutdown(ctx); err != nil {
+			n.log.Warn("http shutdown", slog.Any("err", err))
+		}
+	} else if n.httpLn != nil {
+		n.httpLn.Close()
+	}
+	if n.admin != nil {
+		_ = n.admin.Drain()
+	}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.wg.Wait()
+	if n.nc != nil {
+		n.nc.Close()
+	}
+	if n.ns != nil {
+		n.ns.Shutdown()
+		n.ns.WaitForShutdown()
+	}
+}

@@ -1,0 +1,214 @@
+// Package nodetest starts real ssoattr instances for tests: an embedded
+// nats-server with JetStream on a random port and a temporary directory, the
+// full service, and an HTTP listener on loopback. Requests go through a real
+// TCP connection.
+package nodetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/ssoattr/ssoattr/internal/node"
+	"github.com/ssoattr/ssoattr/sso"
+)
+
+// Keys is the Fernet keyring every test instance shares, so replicas can
+// read each other's tokens and encrypted values.
+var Keys = func() *sso.Keyring {
+	k, err := sso.ParseKeyring(sso.NewKey())
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+// Password is a password that passes the default policy.
+const Password = "Correct-Horse-7-Battery"
+
+// Config returns the SSO configuration tests use: the defaults, with cheap
+// password hashing so the race detector stays fast.
+func Config() sso.Config {
+	c := sso.DefaultConfig()
+	c.PasswordRounds = 1000
+	return c
+}
+
+// StartNATS starts a standalone embedded JetStream server that several
+// instances can share, as replicas on one stream. It is shut down when the
+// test ends.
+func StartNATS(t testing.TB) (clientURL string, ns *server.Server) {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT,
+		JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatalf("nats-server: %v", err)
+	}
+	ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready after 10s")
+	}
+	return ns.ClientURL(), ns
+}
+
+// Option changes the options of an instance before it starts.
+type Option func(*node.Options)
+
+// WithNATS makes the instance a replica on an existing NATS server.
+func WithNATS(url string) Option { return func(o *node.Options) { o.NATSURL = url } }
+
+// WithStoreDir runs the embedded server on dir (to restart on the same data).
+func WithStoreDir(dir string) Option { return func(o *node.Options) { o.StoreDir = dir } }
+
+// WithConfig changes the SSO configuration.
+func WithConfig(f func(*sso.Config)) Option { return func(o *node.Options) { f(&o.SSO) } }
+
+// WithNow sets the instance's clock.
+func WithNow(now func() time.Time) Option { return func(o *node.Options) { o.Now = now } }
+
+// WithSweepInterval sets how often the view sweeps expired entries.
+func WithSweepInterval(d time.Duration) Option { return func(o *node.Options) { o.SweepInterval = d } }
+
+// Instance is a running instance and an HTTP client for it.
+type Instance struct {
+	*node.Node
+	URL string // http://host:port
+	t   testing.TB
+}
+
+// Start starts an instance; it is closed when the test ends.
+func Start(t testing.TB, opts ...Option) *Instance {
+	t.Helper()
+	o := node.Options{NATSListen: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", SSO: Config(), Keys: Keys}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.NATSURL == "" && o.StoreDir == "" {
+		o.StoreDir = t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := node.Start(ctx, o)
+	if err != nil {
+		t.Fatalf("start instance: %v", err)
+	}
+	inst := &Instance{Node: n, URL: "http://" + n.HTTPAddr(), t: t}
+	t.Cleanup(inst.Stop)
+	return inst
+}
+
+// Stop closes the instance (again is harmless).
+func (i *Instance) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	i.Close(ctx)
+}
+
+// Response is a decoded answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   map[string]any
+	Raw    []byte
+}
+
+// SubStatus returns the first sub_status code, or "".
+func (r Response) SubStatus() string {
+	if l, ok := r.Body["sub_status"].([]any); ok && len(l) > 0 {
+		s, _ := l[0].(string)
+		return s
+	}
+	return ""
+}
+
+// Do sends body (a JSON-encodable value, a []byte sent as is, or nil) to
+// path with method and decodes the answer. It fails the test on transport
+// errors or a body that is not a JSON object.
+func (i *Instance) Do(method, path string, body any) Response {
+	i.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			i.t.Fatalf("encode request: %v", err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, i.URL+path, rd)
+	if err != nil {
+		i.t.Fatalf("request: %v", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		i.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		i.t.Fatalf("read answer: %v", err)
+	}
+	r := Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
+	if err := json.Unmarshal(raw, &r.Body); err != nil {
+		i.t.Fatalf("%s %s: answer is not a JSON object: %q", method, path, raw)
+	}
+	return r
+}
+
+// Query sends a request with fields in the query string and no body.
+func (i *Instance) Query(method, path string, fields map[string]string) Response {
+	i.t.Helper()
+	q := url.Values{}
+	for k, v := range fields {
+		q.Set(k, v)
+	}
+	return i.Do(method, path+"?"+q.Encode(), nil)
+}
+
+// Login logs username in and returns the UST.
+func (i *Instance) Login(username, password string) string {
+	i.t.Helper()
+	r := i.Do("POST", "/zato/sso/user/login", map[string]any{
+		"username": username, "password": password, "current_app": "CRM"})
+	ust, _ := r.Body["ust"].(string)
+	if r.Status != 200 || ust == "" {
+		i.t.Fatalf("login %s: %d %s", username, r.Status, r.Raw)
+	}
+	return ust
+}
+
+// SuperUser creates a super-user (as the CLI would) and logs it in.
+func (i *Instance) SuperUser(username string) (ust, userID string) {
+	i.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	u, err := i.SSO.CreateSuperUser(ctx, sso.Meta{App: "test"}, username, Password, nil)
+	if err != nil {
+		i.t.Fatalf("create super-user %s: %v", username, err)
+	}
+	return i.Login(username, Password), u.ID
+}
+
+// User creates an approved regular user through the API (superUST must be
+// a super-user's token) and logs it in.
+func (i *Instance) User(superUST, username string) (ust, userID string) {
+	i.t.Helper()
+	r := i.Do("POST", "/zato/sso/user", map[string]any{"ust": superUST, "current_app": "CRM",
+		"username": username, "password": Password, "auto_approve": true})
+	userID, _ = r.Body["user_id"].(string)
+	if r.Status != 200 || userID == "" {
+		i.t.Fatalf("create user %s: %d %s", username, r.Status, r.Raw)
+	}
+	return i.Login(username, Password), userID
+}

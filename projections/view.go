@@ -1,0 +1,461 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ssoattr/ssoattr/domain"
+)
+
+// attrVal is an attribute as the view keeps it: compact, because the view
+// holds every live attribute of every user in memory.
+type attrVal struct {
+	value                     string // JSON text (ciphertext JSON string when enc)
+	created, modified, expiry int64  // Unix microseconds
+	enc                       bool
+}
+
+func toVal(a *domain.Attr) attrVal {
+	return attrVal{value: string(a.Value), created: a.Created.UnixMicro(),
+		modified: a.Modified.UnixMicro(), expiry: a.Expires.UnixMicro(), enc: a.Encrypted}
+}
+
+func (v *attrVal) attr(name string) domain.Attr {
+	return domain.Attr{Name: name, Value: json.RawMessage(v.value), Encrypted: v.enc,
+		Created: time.UnixMicro(v.created).UTC(), Modified: time.UnixMicro(v.modified).UTC(),
+		Expires: time.UnixMicro(v.expiry).UTC()}
+}
+
+// attrSet is one owner's attributes and the sequence of its last event.
+type attrSet struct {
+	seq   uint64
+	attrs map[string]attrVal
+}
+
+type userEntry struct {
+	user *domain.User // replaced, never changed in place: readers may keep it
+	seq  uint64
+}
+
+type sessionEntry struct {
+	sess *domain.Session // replaced, never changed in place
+	seq  uint64
+}
+
+type claim struct {
+	userID, username string
+	seq              uint64
+}
+
+// View is the in-memory projection of the stream.
+type View struct {
+	now func() time.Time
+
+	mu           sync.RWMutex
+	users        map[string]userEntry           // by user id
+	claims       map[string]claim               // by username-claim token
+	byName       map[string]string              // username -> user id
+	signups      map[string]string              // sign-up token hash -> user id
+	sessions     map[string]sessionEntry        // by session id
+	userSessions map[string]map[string]struct{} // user id -> session ids
+	uattrs       map[string]*attrSet            // by user id
+	sattrs       map[string]*attrSet            // by session id
+	skipped      uint64                         // malformed messages seen
+
+	applied atomic.Uint64
+	waitMu  sync.Mutex
+	waitCh  chan struct{} // closed when applied advances; nil if nobody waits
+}
+
+// NewView returns an empty view that reads the time from now.
+func NewView(now func() time.Time) *View {
+	return &View{
+		now:          now,
+		users:        make(map[string]userEntry),
+		claims:       make(map[string]claim),
+		byName:       make(map[string]string),
+		signups:      make(map[string]string),
+		sessions:     make(map[string]sessionEntry),
+		userSessions: make(map[string]map[string]struct{}),
+		uattrs:       make(map[string]*attrSet),
+		sattrs:       make(map[string]*attrSet),
+	}
+}
+
+// Applied returns the sequence of the last stream message the view applied.
+func (v *View) Applied() uint64 { return v.applied.Load() }
+
+// WaitApplied blocks until the view has applied sequence seq, or ctx ends
+// (returning its error).
+func (v *View) WaitApplied(ctx context.Context, seq uint64) error {
+	for {
+		if v.applied.Load() >= seq {
+			return nil
+		}
+		v.waitMu.Lock()
+		if v.waitCh == nil {
+			v.waitCh = make(chan struct{})
+		}
+		ch := v.waitCh
+		v.waitMu.Unlock()
+		if v.applied.Load() >= seq { // applied may have moved before waitCh existed
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (v *View) advance(seq uint64) {
+	v.applied.Store(seq)
+	v.waitMu.Lock()
+	if v.waitCh != nil {
+		close(v.waitCh)
+		v.waitCh = nil
+	}
+	v.waitMu.Unlock()
+}
+
+// Handle applies one stream message: an event, or a malformed message
+// (err != nil), which is counted and skipped. It is the follower's handler.
+func (v *View) Handle(seq uint64, e domain.Event, err error) {
+	if err != nil {
+		v.mu.Lock()
+		v.skipped++
+		v.mu.Unlock()
+		v.advance(seq)
+		return
+	}
+	v.Apply(e, seq)
+}
+
+// Skipped returns how many malformed messages the view has passed over.
+func (v *View) Skipped() uint64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.skipped
+}
+
+// Apply applies e, stored at stream sequence seq. Events must arrive in
+// stream order; Apply is called by one goroutine only.
+func (v *View) Apply(e domain.Event, seq uint64) {
+	v.mu.Lock()
+	switch e.Owner.Kind {
+	case domain.OwnerUserAttrs:
+		v.applyAttrs(v.uattrs, e.Owner.User, e, seq)
+	case domain.OwnerSessionAttrs:
+		v.applyAttrs(v.sattrs, e.Owner.Session, e, seq)
+	case domain.OwnerUser:
+		v.applyUser(e, seq)
+	case domain.OwnerSession:
+		v.applySession(e, seq)
+	case domain.OwnerUsername:
+		v.applyClaim(e, seq)
+	}
+	v.mu.Unlock()
+	v.advance(seq)
+}
+
+func (v *View) applyAttrs(sets map[string]*attrSet, key string, e domain.Event, seq uint64) {
+	set := sets[key]
+	if set == nil {
+		if e.Owner.Kind == domain.OwnerSessionAttrs {
+			if _, ok := v.sessions[key]; !ok {
+				return // the session has ended: nothing of it is kept
+			}
+		} else if _, ok := v.users[key]; !ok {
+			return // the user was deleted
+		}
+		set = &attrSet{attrs: make(map[string]attrVal, len(e.Data.Attrs))}
+		sets[key] = set
+	}
+	set.seq = seq
+	switch e.Kind {
+	case domain.KindAttrCreated, domain.KindAttrSet, domain.KindAttrUpdated:
+		for i := range e.Data.Attrs {
+			a := &e.Data.Attrs[i]
+			set.attrs[a.Name] = toVal(a)
+		}
+	case domain.KindAttrDeleted, domain.KindAttrExpired, domain.KindAttrRemoved:
+		for _, n := range e.Data.Names {
+			delete(set.attrs, n)
+		}
+	}
+}
+
+func (v *View) applyUser(e domain.Event, seq uint64) {
+	id := e.Owner.User
+	old, had := v.users[id]
+	if had && old.user.SignUpTokenHash != "" {
+		delete(v.signups, old.user.SignUpTokenHash)
+	}
+	if e.Kind == domain.KindUserDeleted {
+		delete(v.users, id)
+		if had && v.byName[old.user.Username] == id {
+			delete(v.byName, old.user.Username)
+		}
+		for sid := range v.userSessions[id] {
+			v.dropSession(sid)
+		}
+		delete(v.userSessions, id)
+		delete(v.uattrs, id)
+		return
+	}
+	u := e.Data.User
+	if u == nil {
+		return
+	}
+	v.users[id] = userEntry{user: u, seq: seq}
+	if had && old.user.Username != u.Username && v.byName[old.user.Username] == id {
+		delete(v.byName, old.user.Username)
+	}
+	v.byName[u.Username] = id
+	if u.SignUpTokenHash != "" {
+		v.signups[u.SignUpTokenHash] = id
+	}
+}
+
+func (v *View) applySession(e domain.Event, seq uint64) {
+	sid := e.Owner.Session
+	if e.Kind == domain.KindSessionEnded {
+		v.dropSession(sid)
+		return
+	}
+	s := e.Data.Session
+	if s == nil {
+		return
+	}
+	if _, ok := v.users[s.UserID]; !ok {
+		return // a login that raced the user's deletion
+	}
+	v.sessions[sid] = sessionEntry{sess: s, seq: seq}
+	m := v.userSessions[s.UserID]
+	if m == nil {
+		m = make(map[string]struct{}, 1)
+		v.userSessions[s.UserID] = m
+	}
+	m[sid] = struct{}{}
+}
+
+func (v *View) dropSession(sid string) {
+	if se, ok := v.sessions[sid]; ok {
+		if m := v.userSessions[se.sess.UserID]; m != nil {
+			delete(m, sid)
+		}
+	}
+	delete(v.sessions, sid)
+	delete(v.sattrs, sid)
+}
+
+func (v *View) applyClaim(e domain.Event, seq uint64) {
+	c := claim{seq: seq}
+	if e.Kind == domain.KindUsernameClaimed {
+		c.userID, c.username = e.Data.UserID, e.Data.Username
+	}
+	v.claims[e.Owner.User] = c
+}
+
+// User returns the account with that id. The returned value is shared and
+// must not be changed; Clone it to derive a new state. ok is false if there
+// is no such user.
+func (v *View) User(id string) (u *domain.User, seq uint64, ok bool) {
+	v.mu.RLock()
+	ue, ok := v.users[id]
+	v.mu.RUnlock()
+	return ue.user, ue.seq, ok
+}
+
+// UserByName returns the account with that username.
+func (v *View) UserByName(username string) (*domain.User, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	id, ok := v.byName[username]
+	if !ok {
+		return nil, false
+	}
+	return v.users[id].user, true
+}
+
+// UserBySignupToken returns the account whose sign-up token hashes to hash.
+func (v *View) UserBySignupToken(hash string) (*domain.User, uint64, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	id, ok := v.signups[hash]
+	if !ok {
+		return nil, 0, false
+	}
+	ue := v.users[id]
+	return ue.user, ue.seq, true
+}
+
+// Users calls fn for every account, in no particular order, until fn
+// returns false. fn runs under the view's read lock and must not block.
+func (v *View) Users(fn func(*domain.User) bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for _, ue := range v.users {
+		if !fn(ue.user) {
+			return
+		}
+	}
+}
+
+// HasSuperUser reports whether any account is a super-user.
+func (v *View) HasSuperUser() bool {
+	found := false
+	v.Users(func(u *domain.User) bool { found = u.IsSuperUser; return !found })
+	return found
+}
+
+// UsernameClaim returns the holder of a username (empty if free) and the
+// sequence of the claim subject's last event.
+func (v *View) UsernameClaim(username string) (userID string, seq uint64) {
+	v.mu.RLock()
+	c := v.claims[domain.UsernameOwner(username).User]
+	v.mu.RUnlock()
+	return c.userID, c.seq
+}
+
+// Session returns the live session with that internal id.
+func (v *View) Session(id string) (s *domain.Session, seq uint64, ok bool) {
+	v.mu.RLock()
+	se, ok := v.sessions[id]
+	v.mu.RUnlock()
+	if !ok || !se.sess.Live(v.now()) {
+		return nil, 0, false
+	}
+	return se.sess, se.seq, true
+}
+
+// UserSessions returns the user's live sessions, oldest first.
+func (v *View) UserSessions(userID string) []*domain.Session {
+	now := v.now()
+	v.mu.RLock()
+	out := make([]*domain.Session, 0, len(v.userSessions[userID]))
+	for sid := range v.userSessions[userID] {
+		if s := v.sessions[sid].sess; s.Live(now) {
+			out = append(out, s)
+		}
+	}
+	v.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Created.Equal(out[j].Created) {
+			return out[i].Created.Before(out[j].Created)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+func (v *View) set(o domain.Owner) *attrSet {
+	if o.Kind == domain.OwnerSessionAttrs {
+		return v.sattrs[o.Session]
+	}
+	return v.uattrs[o.User]
+}
+
+// LastSeq returns the sequence of the owner's last event (0 if none), the
+// version the next append to it must expect. Deleting or sweeping an
+// attribute keeps it: the stream still holds that event.
+func (v *View) LastSeq(o domain.Owner) uint64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	switch o.Kind {
+	case domain.OwnerUser:
+		return v.users[o.User].seq
+	case domain.OwnerSession:
+		return v.sessions[o.Session].seq
+	case domain.OwnerUsername:
+		return v.claims[o.User].seq
+	}
+	if s := v.set(o); s != nil {
+		return s.seq
+	}
+	return 0
+}
+
+// Snapshot returns the owner's last sequence and its stored attributes of the
+// given names, live or not, read at one instant. A write decides against it.
+func (v *View) Snapshot(o domain.Owner, names []string) (uint64, map[string]domain.Attr) {
+	out := make(map[string]domain.Attr, len(names))
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	s := v.set(o)
+	if s == nil {
+		return 0, out
+	}
+	for _, n := range names {
+		if a, ok := s.attrs[n]; ok {
+			out[n] = a.attr(n)
+		}
+	}
+	return s.seq, out
+}
+
+// Get returns the owner's live attribute of that name, or domain.ErrNoSuchAttr.
+func (v *View) Get(o domain.Owner, name string) (domain.Attr, error) {
+	now := v.now().UnixMicro()
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if s := v.set(o); s != nil {
+		if a, ok := s.attrs[name]; ok && now < a.expiry {
+			return a.attr(name), nil
+		}
+	}
+	return domain.Attr{}, domain.ErrNoSuchAttr
+}
+
+// Exists reports whether the owner has a live attribute of that name.
+func (v *View) Exists(o domain.Owner, name string) bool {
+	now := v.now().UnixMicro()
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if s := v.set(o); s != nil {
+		a, ok := s.attrs[name]
+		return ok && now < a.expiry
+	}
+	return false
+}
+
+// Names returns the names of the owner's live attributes, sorted by byte order.
+func (v *View) Names(o domain.Owner) []string {
+	now := v.now().UnixMicro()
+	v.mu.RLock()
+	var out []string
+	if s := v.set(o); s != nil {
+		out = make([]string, 0, len(s.attrs))
+		for n, a := range s.attrs {
+			if now < a.expiry {
+				out = append(out, n)
+			}
+		}
+	}
+	v.mu.RUnlock()
+	sort.Strings(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+// Len returns how many attributes (user and session, live or awaiting a
+// sweep) the view holds.
+func (v *View) Len() int {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	n := 0
+	for _, s := range v.uattrs {
+		n += len(s.attrs)
+	}
+	for _, s := range v.sattrs {
+		n += len(s.attrs)
+	}
+	return n
+}

@@ -1,0 +1,248 @@
+package sso
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/ssoattr/ssoattr/domain"
+)
+
+// AttrScope selects whose attributes an operation acts on.
+type AttrScope struct {
+	// Session selects session attributes (SPEC 5) instead of user attributes.
+	Session bool
+	// UserID is the target user of user attributes (SPEC 3.5; empty: the caller).
+	// Session attributes ignore it.
+	UserID string
+	// TargetUST is the session of session attributes (empty: the caller's).
+	TargetUST string
+}
+
+// AttrItem is one item of a write. Value is the JSON text of the plaintext;
+// the service encrypts it when Encrypt is set.
+type AttrItem struct {
+	domain.AttrWrite
+	// UserID overrides the scope's target user for this item (user
+	// attributes, many mode; SPEC 4.4).
+	UserID string
+}
+
+// AttrResult is one attribute of a read; Attr is nil when the name is not live.
+type AttrResult struct {
+	Name string
+	Attr *domain.Attr
+}
+
+// begin is the start of every authenticated operation: the read-your-writes
+// barrier, then authentication (SPEC 3.3).
+func (s *Service) begin(ctx context.Context, ust string, m Meta) (*Caller, error) {
+	if err := s.Sync(ctx); err != nil {
+		return nil, err
+	}
+	return s.Authenticate(ust, m)
+}
+
+// attrOwner resolves the owner of the attributes an item or a request acts on.
+func (s *Service) attrOwner(c *Caller, scope AttrScope, itemUserID string) (domain.Owner, error) {
+	if !scope.Session {
+		uid := scope.UserID
+		if itemUserID != "" {
+			uid = itemUserID
+		}
+		u, err := s.targetUser(c, uid)
+		if err != nil {
+			return domain.Owner{}, err
+		}
+		return domain.UserAttrsOwner(u.ID), nil
+	}
+	sess := c.Session
+	if scope.TargetUST != "" {
+		var err error
+		if sess, _, err = s.session(scope.TargetUST); err != nil {
+			return domain.Owner{}, err
+		}
+	}
+	if sess.UserID != c.User.ID && !c.User.IsSuperUser {
+		return domain.Owner{}, domain.ErrNotAllowed
+	}
+	return domain.SessionAttrsOwner(sess.UserID, sess.ID), nil
+}
+
+// WriteAttrs creates (OpCreate), sets (OpSet) or updates (OpUpdate) the items,
+// all or nothing (SPEC 4.4). Each owner touched gets one event; a write to
+// several owners (a super-user's many-mode list naming several users) is one
+// atomic batch. It returns the first failing item's error: ErrAttrExists,
+// ErrNoSuchAttr, ErrNotAllowed, ErrNoSuchUser, ErrInvalidInput, or an
+// authentication error.
+func (s *Service) WriteAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, op domain.AttrOp, items []AttrItem) error {
+	if len(items) == 0 || len(items) > s.cfg.MaxItems {
+		return domain.ErrInvalidInput
+	}
+	c, err := s.begin(ctx, ust, m)
+	if err != nil {
+		return err
+	}
+	// Encrypt once, outside the decision that may run again after a conflict.
+	size := 0
+	for i := range items {
+		it := &items[i]
+		if it.Encrypt && it.Value != nil {
+			var plain string
+			if err := json.Unmarshal(it.Value, &plain); err != nil {
+				return domain.ErrInvalidInput
+			}
+			it.Value, _ = json.Marshal(s.keys.EncryptString(plain))
+		}
+		size += len(it.Name) + len(it.Value)
+	}
+	if size > s.cfg.MaxWriteBytes {
+		return domain.ErrInvalidInput
+	}
+	return s.commit(ctx, func(now time.Time) ([]domain.Pending, error) {
+		// Resolve every item's owner first, so each owner's attributes are
+		// read once, together with its sequence.
+		owners := make([]domain.Owner, len(items))
+		names := make(map[domain.Owner][]string, 1)
+		var order []domain.Owner
+		failAt, failErr := len(items), error(nil)
+		for i, it := range items {
+			o, err := s.attrOwner(c, scope, it.UserID)
+			if err != nil {
+				failAt, failErr = i, err
+				break
+			}
+			if _, seen := names[o]; !seen {
+				order = append(order, o)
+			}
+			owners[i], names[o] = o, append(names[o], it.Name)
+		}
+		seqs := make(map[domain.Owner]uint64, len(order))
+		txs := make(map[domain.Owner]*domain.AttrTx, len(order))
+		for _, o := range order {
+			seq, snap := s.view.Snapshot(o, names[o])
+			seqs[o] = seq
+			txs[o] = domain.NewAttrTx(now, func(n string) (domain.Attr, bool) { a, ok := snap[n]; return a, ok })
+		}
+		// Apply in list order: the first failing item decides the answer.
+		for i := range failAt {
+			if err := txs[owners[i]].Apply(op, items[i].AttrWrite); err != nil {
+				return nil, err
+			}
+		}
+		if failErr != nil {
+			return nil, failErr
+		}
+		ps := make([]domain.Pending, 0, len(order))
+		for _, o := range order {
+			ps = append(ps, domain.Pending{Expected: seqs[o],
+				Event: s.event(m, c.User.ID, op.Kind(), o, now, domain.EventData{Attrs: txs[o].Result()})})
+		}
+		return ps, nil
+	})
+}
+
+// DeleteAttrs removes the named attributes; names that are not live are
+// ignored (SPEC 4.5). Nothing is appended when none of them is live.
+func (s *Service) DeleteAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, names []string) error {
+	if len(names) == 0 || len(names) > s.cfg.MaxItems {
+		return domain.ErrInvalidInput
+	}
+	c, err := s.begin(ctx, ust, m)
+	if err != nil {
+		return err
+	}
+	return s.commit(ctx, func(now time.Time) ([]domain.Pending, error) {
+		owner, err := s.attrOwner(c, scope, "")
+		if err != nil {
+			return nil, err
+		}
+		seq, snap := s.view.Snapshot(owner, names)
+		live := domain.LiveNames(now, func(n string) (domain.Attr, bool) { a, ok := snap[n]; return a, ok }, names)
+		if len(live) == 0 {
+			return nil, nil
+		}
+		return []domain.Pending{{Expected: seq,
+			Event: s.event(m, c.User.ID, domain.KindAttrDeleted, owner, now, domain.EventData{Names: live})}}, nil
+	})
+}
+
+// GetAttrs returns the named attributes, one result per distinct name in the
+// order asked. With decrypt, encrypted values come back as plaintext; a value
+// that cannot be decrypted is an internal error (SPEC 4.6).
+func (s *Service) GetAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, names []string, decrypt bool) ([]AttrResult, error) {
+	owner, err := s.readOwner(ctx, m, ust, scope)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AttrResult, 0, len(names))
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		r := AttrResult{Name: n}
+		if a, err := s.view.Get(owner, n); err == nil {
+			if decrypt && a.Encrypted {
+				if a.Value, err = s.decryptValue(a.Value); err != nil {
+					return nil, fmt.Errorf("attribute %q of %s: %w", n, owner, err)
+				}
+			}
+			r.Attr = &a
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (s *Service) decryptValue(v json.RawMessage) (json.RawMessage, error) {
+	var tok string
+	if err := json.Unmarshal(v, &tok); err != nil {
+		return nil, err
+	}
+	plain, err := s.keys.Decrypt(tok)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(string(plain))
+}
+
+// AttrsExist reports, for each distinct name in order, whether it is live.
+func (s *Service) AttrsExist(ctx context.Context, m Meta, ust string, scope AttrScope, names []string) ([]AttrResult, error) {
+	owner, err := s.readOwner(ctx, m, ust, scope)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AttrResult, 0, len(names))
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			r := AttrResult{Name: n}
+			if s.view.Exists(owner, n) {
+				r.Attr = &domain.Attr{Name: n}
+			}
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// AttrNames returns the names of the live attributes, sorted.
+func (s *Service) AttrNames(ctx context.Context, m Meta, ust string, scope AttrScope) ([]string, error) {
+	owner, err := s.readOwner(ctx, m, ust, scope)
+	if err != nil {
+		return nil, err
+	}
+	return s.view.Names(owner), nil
+}
+
+func (s *Service) readOwner(ctx context.Context, m Meta, ust string, scope AttrScope) (domain.Owner, error) {
+	c, err := s.begin(ctx, ust, m)
+	if err != nil {
+		return domain.Owner{}, err
+	}
+	return s.attrOwner(c, scope, "")
+}

@@ -1,0 +1,135 @@
+package sso
+
+import (
+	"github.com/ssoattr/ssoattr/domain"
+
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// Config holds the SSO settings of SPEC 1.8. DefaultConfig returns Zato's
+// defaults; the zero value is not usable.
+type Config struct {
+	AppsAll                 []string
+	AppsLoginAllowed        []string
+	AppsSignupAllowed       []string
+	AppsLoginMetadata       []string
+	AppsInformIfAppInvalid  bool
+	LoginRejectIfNotListed  bool
+	InformIfLocked          bool
+	InformIfNotConfirmed    bool
+	InformIfNotApproved     bool
+	InformIfTOTPMissing     bool
+	SessionExpiry           time.Duration
+	PasswordExpiry          time.Duration
+	PasswordAboutToExpire   time.Duration
+	InformIfPasswordExpired bool
+	InformIfAboutToExpire   bool
+	LogInIfAboutToExpire    bool
+	InformIfMustBeChanged   bool
+	InformIfPasswordInvalid bool
+	PasswordMinLength       int
+	PasswordMaxLength       int
+	PasswordMinComplexity   int
+	PasswordRejectList      []string
+	// PasswordRounds is the PBKDF2-SHA512 iteration count for new hashes.
+	PasswordRounds int
+
+	SignupApprovalNeeded   bool
+	SignupEmailRequired    bool
+	SignupMaxUsername      int
+	SignupMaxEmail         int
+	InformIfUserExists     bool
+	InformIfUserInvalid    bool
+	InformIfEmailExists    bool
+	InformIfEmailInvalid   bool
+	RejectUsername         []string
+	RejectEmail            []string
+	SearchDefaultPageSize  int
+	SearchMaxPageSize      int
+	EncryptEmail           bool
+	UserAddressList        map[string][]netip.Prefix // nil entry list: nothing allowed; see AllowAll
+	UserAddressAllowAll    map[string]bool           // usernames listed with "*"
+	DefaultTOTPLabel       string
+
+	// Limits on one write request (items, and bytes of values as stored).
+	MaxItems      int
+	MaxWriteBytes int
+	// MaxConflictRetries bounds how often a command is decided again after
+	// losing a race with another writer.
+	MaxConflictRetries int
+	// LocalReads skips the read-your-writes barrier: a request sees what this
+	// process has applied, which may miss a change another replica has just
+	// acknowledged. Off by default.
+	LocalReads bool
+}
+
+// DefaultConfig returns the defaults of SPEC 1.8 (Zato's generated sso.conf).
+func DefaultConfig() Config {
+	return Config{
+		AppsAll:                 []string{"CRM"},
+		AppsLoginAllowed:        []string{"CRM"},
+		AppsSignupAllowed:       []string{"CRM"},
+		AppsInformIfAppInvalid:  true,
+		InformIfLocked:          true,
+		InformIfNotConfirmed:    true,
+		InformIfNotApproved:     true,
+		InformIfTOTPMissing:     true,
+		SessionExpiry:           60 * time.Minute,
+		PasswordExpiry:          730 * 24 * time.Hour,
+		PasswordAboutToExpire:   30 * 24 * time.Hour,
+		InformIfAboutToExpire:   true,
+		LogInIfAboutToExpire:    true,
+		InformIfMustBeChanged:   true,
+		InformIfPasswordInvalid: true,
+		PasswordMinLength:       8,
+		PasswordMaxLength:       256,
+		PasswordRejectList: []string{"111111", "123123", "123321", "123456", "123qwe", "1q2w3e",
+			"1q2w3e4r", "1q2w3e4r5t", "222222", "333333", "444444", "555555", "654321", "666666",
+			"777777", "888888", "999999", "987654321", "abc123", "abcdef", "admin", "dragon",
+			"iloveyou", "letmein", "monkey", "password", "qwerty", "sunshine", "welcome"},
+		PasswordRounds:        120000,
+		SignupApprovalNeeded:  true,
+		SignupEmailRequired:   true,
+		SignupMaxUsername:     128,
+		SignupMaxEmail:        128,
+		RejectUsername:        []string{"zato", "admin", "root", "system", "sso"},
+		RejectEmail:           []string{"zato", "admin", "root", "system", "sso"},
+		SearchDefaultPageSize: 50,
+		SearchMaxPageSize:     100,
+		EncryptEmail:          true,
+		DefaultTOTPLabel:      "Zato SSO",
+		MaxItems:              1000,
+		MaxWriteBytes:         512 << 10,
+		MaxConflictRetries:    10,
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether s contains any of words, case-insensitively.
+func containsFold(s string, words []string) bool {
+	s = strings.ToLower(s)
+	for _, w := range words {
+		if w != "" && strings.Contains(s, strings.ToLower(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckApp is step 4 of SPEC 1.5: current_app must be one of apps.all.
+func (s *Service) CheckApp(app string) error {
+	if contains(s.cfg.AppsAll, app) {
+		return nil
+	}
+	return domain.Hide(domain.ErrAppInvalid, s.cfg.AppsInformIfAppInvalid)
+}

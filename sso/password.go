@@ -1,0 +1,115 @@
+package sso
+
+import (
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/base64"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ssoattr/ssoattr/domain"
+)
+
+// Password hashes use passlib's pbkdf2_sha512 format, as Zato does:
+// $pbkdf2-sha512$<rounds>$<salt>$<checksum>, salt and checksum in passlib's
+// adapted base64 ("." for "+", no padding).
+const hashPrefix = "$pbkdf2-sha512$"
+
+func ab64Encode(b []byte) string { return strings.ReplaceAll(base64.RawStdEncoding.EncodeToString(b), "+", ".") }
+
+func ab64Decode(s string) ([]byte, error) {
+	return base64.RawStdEncoding.DecodeString(strings.ReplaceAll(s, ".", "+"))
+}
+
+// hashPassword returns a new salted PBKDF2-SHA512 hash of password.
+func hashPassword(password string, rounds int) string {
+	salt := make([]byte, 16)
+	_, _ = rand.Read(salt)
+	sum, err := pbkdf2.Key(sha512.New, password, salt, rounds, 64)
+	if err != nil {
+		panic(err) // only for FIPS-restricted parameters, which these are not
+	}
+	return hashPrefix + strconv.Itoa(rounds) + "$" + ab64Encode(salt) + "$" + ab64Encode(sum)
+}
+
+// checkPassword reports whether password matches hash, in time that does not
+// depend on where they differ.
+func checkPassword(hash, password string) bool {
+	rest, ok := strings.CutPrefix(hash, hashPrefix)
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rest, "$")
+	if len(parts) != 3 {
+		return false
+	}
+	rounds, err := strconv.Atoi(parts[0])
+	if err != nil || rounds < 1 || rounds > 10_000_000 {
+		return false
+	}
+	salt, err1 := ab64Decode(parts[1])
+	want, err2 := ab64Decode(parts[2])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false
+	}
+	got, err := pbkdf2.Key(sha512.New, password, salt, rounds, len(want))
+	return err == nil && hmac.Equal(got, want)
+}
+
+// checkPolicy applies the password policy of SPEC 6.10, in its order.
+func (s *Service) checkPolicy(password string) error {
+	n := utf8.RuneCountInString(password)
+	var err error
+	switch {
+	case s.cfg.PasswordMinComplexity > 0 && complexity(password) < s.cfg.PasswordMinComplexity:
+		err = domain.ErrPasswordNotComplex
+	case n < s.cfg.PasswordMinLength:
+		err = domain.ErrPasswordTooShort
+	case n > s.cfg.PasswordMaxLength:
+		err = domain.ErrPasswordTooLong
+	case containsFold(password, s.cfg.PasswordRejectList):
+		err = domain.ErrPasswordInvalid
+	default:
+		return nil
+	}
+	return domain.Hide(err, s.cfg.InformIfPasswordInvalid)
+}
+
+// complexity is a rough 0-4 strength score in the spirit of zxcvbn: one
+// point per character class used beyond the first, plus one for length 12+.
+func complexity(p string) int {
+	var lower, upper, digit, other bool
+	for _, r := range p {
+		switch {
+		case r >= 'a' && r <= 'z':
+			lower = true
+		case r >= 'A' && r <= 'Z':
+			upper = true
+		case r >= '0' && r <= '9':
+			digit = true
+		default:
+			other = true
+		}
+	}
+	score := -1
+	for _, b := range []bool{lower, upper, digit, other} {
+		if b {
+			score++
+		}
+	}
+	if utf8.RuneCountInString(p) >= 12 {
+		score++
+	}
+	return max(score, 0)
+}
+
+// randomPassword returns a strong random password for accounts created
+// without one.
+func randomPassword() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

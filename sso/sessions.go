@@ -1,0 +1,174 @@
+package sso
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/ssoattr/ssoattr/domain"
+)
+
+// LoginInput is the input of POST /zato/sso/user/login (SPEC 6.2). Nil
+// pointers are fields that were not sent.
+type LoginInput struct {
+	Username    string
+	Password    string
+	TOTPCode    *string
+	NewPassword *string
+	RemoteAddr  *string // body-supplied; only for apps in login_metadata_allowed
+	UserAgent   *string
+}
+
+// LoginResult is a successful login: the UST, and the warning code when the
+// password is about to expire.
+type LoginResult struct {
+	UST     string
+	Warning string
+}
+
+// Login checks the credentials and account (SPEC 6.2) and opens a session.
+func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult, error) {
+	if err := s.Sync(ctx); err != nil {
+		return LoginResult{}, err
+	}
+	now := s.clock()
+	// 1. Username and password; an unknown user costs the same hash check.
+	u, found := s.view.UserByName(in.Username)
+	if in.Username == "" || in.Password == "" {
+		return LoginResult{}, domain.ErrNotAllowed
+	}
+	if !found {
+		checkPassword(s.dummyHash, in.Password)
+		return LoginResult{}, domain.ErrNotAllowed
+	}
+	hash, err := s.keys.DecryptString(u.PasswordHash)
+	if err != nil || !checkPassword(hash, in.Password) {
+		return LoginResult{}, domain.ErrNotAllowed
+	}
+	// 2. TOTP.
+	if u.IsTOTPEnabled {
+		if in.TOTPCode == nil || *in.TOTPCode == "" {
+			return LoginResult{}, domain.Hide(domain.ErrTOTPMissing, s.cfg.InformIfTOTPMissing)
+		}
+		if !s.checkTOTP(u, *in.TOTPCode, now) {
+			return LoginResult{}, domain.ErrNotAllowed
+		}
+	}
+	// 3. The app may log in.
+	if !contains(s.cfg.AppsLoginAllowed, m.App) {
+		return LoginResult{}, domain.Hide(domain.ErrAppInvalid, s.cfg.AppsInformIfAppInvalid)
+	}
+	// 4. Metadata from the body only for trusted apps (D16).
+	if in.RemoteAddr != nil || in.UserAgent != nil {
+		if !contains(s.cfg.AppsLoginMetadata, m.App) {
+			return LoginResult{}, domain.ErrMetadataNotAllowed
+		}
+		if in.RemoteAddr != nil {
+			m.RemoteAddr = *in.RemoteAddr
+		}
+		if in.UserAgent != nil {
+			m.UserAgent = *in.UserAgent
+		}
+	}
+	// 5. Account state.
+	if err := s.checkAddress(u.Username, m.RemoteAddr); err != nil {
+		return LoginResult{}, err
+	}
+	if err := u.CheckState(now, s.stateChecks()); err != nil {
+		return LoginResult{}, err
+	}
+	// 6. A password change that is due.
+	var newHash string
+	expiry := u.PasswordExpiry
+	if u.PasswordMustChange {
+		if in.NewPassword == nil || *in.NewPassword == "" {
+			return LoginResult{}, domain.Hide(domain.ErrPasswordMustSendNew, s.cfg.InformIfMustBeChanged)
+		}
+		if err := s.checkPolicy(*in.NewPassword); err != nil {
+			return LoginResult{}, err
+		}
+		newHash = s.keys.EncryptString(hashPassword(*in.NewPassword, s.cfg.PasswordRounds))
+		expiry = domain.AddClamped(now, s.cfg.PasswordExpiry)
+	}
+	// 7. The about-to-expire threshold, against the expiry now in force (D18).
+	var res LoginResult
+	if now.After(expiry.Add(-s.cfg.PasswordAboutToExpire)) {
+		switch {
+		case s.cfg.LogInIfAboutToExpire && s.cfg.InformIfAboutToExpire:
+			res.Warning = domain.WarnPasswordAboutToExpire
+		case s.cfg.LogInIfAboutToExpire:
+		case s.cfg.InformIfAboutToExpire:
+			return LoginResult{}, domain.ErrPasswordAboutToExp
+		default:
+			return LoginResult{}, domain.ErrNotAllowed
+		}
+	}
+	// 8. The session.
+	sess := &domain.Session{ID: domain.NewSessionID(), UserID: u.ID, Created: now,
+		Expires: domain.AddClamped(now, s.cfg.SessionExpiry), RemoteAddr: m.RemoteAddr,
+		UserAgent: m.UserAgent, AuthType: "default", AuthPrincipal: u.Username}
+	sess.AddHistory(domain.HistoryEntry{RemoteAddr: m.RemoteAddr, UserAgent: m.UserAgent, Timestamp: now, Source: "login"})
+	err = s.commit(ctx, func(at time.Time) ([]domain.Pending, error) {
+		ps := []domain.Pending{{Expected: 0, Event: s.event(m, u.ID, domain.KindSessionCreated,
+			domain.SessionOwner(u.ID, sess.ID), at, domain.EventData{Session: sess})}}
+		if newHash == "" {
+			return ps, nil
+		}
+		cur, seq, ok := s.view.User(u.ID)
+		if !ok {
+			return nil, domain.ErrNotAllowed
+		}
+		nu := cur.Clone()
+		nu.PasswordHash, nu.PasswordMustChange, nu.PasswordIsSet = newHash, false, true
+		nu.PasswordLastSet, nu.PasswordExpiry = now, expiry
+		return append(ps, domain.Pending{Expected: seq, Event: s.event(m, u.ID,
+			domain.KindUserPasswordChanged, domain.UserOwner(u.ID), at, domain.EventData{User: nu})}), nil
+	})
+	if err != nil {
+		return LoginResult{}, err
+	}
+	s.log.InfoContext(ctx, "user logged in", slog.String("user_id", u.ID), slog.String("cid", m.CID))
+	res.UST = s.keys.SealUST(sess.ID)
+	return res, nil
+}
+
+// Logout ends the session the token names, with its attributes (SPEC 6.3).
+// It answers nil whether or not the token was valid, so it cannot be used to
+// probe tokens; only a failure to reach the stream is an error.
+func (s *Service) Logout(ctx context.Context, m Meta, ust string) error {
+	if err := s.Sync(ctx); err != nil {
+		return err
+	}
+	sess, _, err := s.session(ust)
+	if err != nil {
+		return nil
+	}
+	return s.endSession(ctx, m, sess.UserID, sess, domain.ReasonLogout)
+}
+
+// endSession appends session.ended and then, if the session had attributes,
+// attr.removed on its attribute subject. The view drops the attributes with
+// the session, so the second event is the record subscribers see; it is not
+// needed for correctness.
+func (s *Service) endSession(ctx context.Context, m Meta, actor string, sess *domain.Session, reason string) error {
+	attrsOwner := domain.SessionAttrsOwner(sess.UserID, sess.ID)
+	attrsSeq := s.view.LastSeq(attrsOwner)
+	names := s.view.Names(attrsOwner)
+	err := s.commit(ctx, func(now time.Time) ([]domain.Pending, error) {
+		_, seq, ok := s.view.Session(sess.ID)
+		if !ok {
+			return nil, nil // ended meanwhile: nothing left to do
+		}
+		return []domain.Pending{{Expected: seq, Event: s.event(m, actor, domain.KindSessionEnded,
+			domain.SessionOwner(sess.UserID, sess.ID), now, domain.EventData{Reason: reason})}}, nil
+	})
+	if err != nil || len(names) == 0 {
+		return err
+	}
+	ev := s.event(m, actor, domain.KindAttrRemoved, attrsOwner, s.clock(), domain.EventData{Names: names, Reason: reason})
+	if _, err := s.store.AppendAll(ctx, []domain.Pending{{Event: ev, Expected: attrsSeq}}); err != nil {
+		s.log.WarnContext(ctx, "session attributes removal event not written",
+			slog.String("owner", attrsOwner.String()), slog.Any("err", err))
+	}
+	return nil
+}
