@@ -15,6 +15,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/ssoattr/ssoattr/sso"
 )
 
 func main() {
@@ -52,6 +54,8 @@ const usage = `ssoattr: Zato-compatible SSO user and session attributes, event-s
 Usage:
   ssoattr serve [flags]                 run the service (embedded NATS by default)
   ssoattr sso COMMAND [args] [flags]    admin commands against a running service
+  ssoattr nats [nats-server options]    run a standalone nats-server (for a cluster of replicas)
+  ssoattr key                           print a new random Fernet key (for SSOATTR_FERNET_KEY)
   ssoattr help                          this text
 
 Admin commands (ssoattr sso COMMAND --help for each):
@@ -72,6 +76,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return serve(ctx, args[1:], stdout, stderr, getenv)
 	case "sso":
 		return ssoCommand(ctx, args[1:], stdout, stderr, getenv)
+	case "nats":
+		return natsCommand(ctx, args[1:], stderr)
+	case "key":
+		fmt.Fprintln(stdout, sso.NewKey())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -72,7 +72,7 @@ type Node struct {
 
 // Start starts an instance and returns once its view has caught up with the
 // stream and its HTTP listener accepts connections.
-func Start(ctx context.Context, o Options) (n *Node, err error) {
+func Start(ctx context.Context, o Options) (_ *Node, err error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
@@ -82,8 +82,8 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = 10 * time.Second
 	}
-	n = &Node{log: o.Log}
-	defer func() {
+	n := &Node{log: o.Log}
+	defer func() { // undo what was started
 		if err != nil {
 			n.Close(context.Background())
 		}
@@ -95,7 +95,7 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if n.Store, err = eventstore.Open(ctx, js, o.Stream); err != nil {
+	if n.Store, err = openStore(ctx, js, o); err != nil {
 		return nil, err
 	}
 
@@ -137,6 +137,25 @@ func Start(ctx context.Context, o Options) (n *Node, err error) {
 	}()
 	o.Log.Info("listening", slog.String("http", n.HTTPAddr()), slog.String("nats", n.NATSURL()))
 	return n, nil
+}
+
+// openStore creates or updates the stream. A cluster that is still electing
+// its JetStream leader refuses for a while after start (as under docker
+// compose), so with an external cluster it retries for up to a minute.
+func openStore(ctx context.Context, js jetstream.JetStream, o Options) (*eventstore.Store, error) {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, err := eventstore.Open(ctx, js, o.Stream)
+		if err == nil || o.NATSURL == "" || time.Now().After(deadline) {
+			return st, err
+		}
+		o.Log.Warn("stream not ready, retrying", slog.Any("err", err))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func (n *Node) connect(o Options) error {

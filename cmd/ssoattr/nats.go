@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// natsCommand runs a plain nats-server (the one ssoattr embeds) with
+// nats-server's own flags and configuration files. It exists so a NATS
+// cluster for replicas can be run from the same binary, for example by
+// docker-compose.yml, where no NATS image can be pulled.
+func natsCommand(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("nats", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	helped := false
+	help := func() {
+		helped = true
+		fmt.Fprint(stderr, "Usage: ssoattr nats [nats-server options]\n\n"+
+			"Runs a standalone nats-server. Common options: -js (JetStream), -sd DIR (store),\n"+
+			"-p PORT, -n NAME, -cluster URL, -routes URLS, --cluster_name NAME, -c FILE.\n")
+	}
+	fs.Usage = help
+	opts, err := server.ConfigureOptions(fs, args,
+		func() { fmt.Fprintln(stderr, "nats-server", server.VERSION); helped = true }, help, help)
+	if helped {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("nats options: %w", err)
+	}
+	opts.NoSigs = true // this process's signals cancel ctx
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return fmt.Errorf("nats-server: %w", err)
+	}
+	ns.ConfigureLogger()
+	ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		return errors.New("nats-server did not become ready")
+	}
+	<-ctx.Done()
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	return nil
+}
