@@ -54,6 +54,10 @@ const WarnPasswordAboutToExpire = "W003005"
 // fresher view; it never reaches a client as such.
 var ErrConflict = errors.New("owner changed concurrently")
 
+// ErrEventTooLarge reports an event larger than the stream accepts. The
+// service answers E008002: the request asked to write too much at once.
+var ErrEventTooLarge = errors.New("event too large for the stream")
+
 // Hide turns err into the generic E005001 unless inform is true. It is how the
 // "inform_if_*" switches of SPEC 2.1 are applied.
 func Hide(err error, inform bool) error {

@@ -96,9 +96,9 @@ func NewID() string { return ulid.Make().String() }
 // stream sequence, domain.ErrConflict when another writer got there first,
 // or the publish error.
 func (s *Store) Append(ctx context.Context, e domain.Event, expected uint64) (uint64, error) {
-	data, err := Encode(e)
+	data, err := s.encode(e)
 	if err != nil {
-		return 0, fmt.Errorf("encode %s event: %w", e.Kind, err)
+		return 0, err
 	}
 	ack, err := s.js.Publish(ctx, Subject(e.Owner), data,
 		jetstream.WithMsgID(e.ID), // a retried publish is deduplicated
@@ -126,9 +126,9 @@ func (s *Store) AppendAll(ctx context.Context, ps []domain.Pending) (uint64, err
 	nc := s.js.Conn()
 	batch := NewID()
 	for i, p := range ps {
-		data, err := Encode(p.Event)
+		data, err := s.encode(p.Event)
 		if err != nil {
-			return 0, fmt.Errorf("encode %s event: %w", p.Event.Kind, err)
+			return 0, err
 		}
 		m := nats.NewMsg(Subject(p.Event.Owner))
 		m.Data = data
@@ -164,6 +164,19 @@ func (s *Store) AppendAll(ctx context.Context, ps []domain.Pending) (uint64, err
 		return ack.Seq, nil
 	}
 	panic("unreachable")
+}
+
+// encode encodes e and checks it fits the stream's message size, leaving
+// room for headers.
+func (s *Store) encode(e domain.Event) ([]byte, error) {
+	data, err := Encode(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s event: %w", e.Kind, err)
+	}
+	if len(data) > int(s.cfg.MaxMsgSize)-4096 {
+		return nil, fmt.Errorf("%s event of %d bytes: %w", e.Kind, len(data), domain.ErrEventTooLarge)
+	}
+	return data, nil
 }
 
 func mapErr(err error) error {

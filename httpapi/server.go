@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -33,6 +34,10 @@ type Options struct {
 	TrustProxy bool
 	// Ready reports whether the service can answer (GET /healthz).
 	Ready func(ctx context.Context) error
+	// RequestTimeout bounds one request (default 10s): a request waiting on
+	// NATS that is unreachable gets E008004 instead of hanging. Streaming
+	// endpoints are exempt.
+	RequestTimeout time.Duration
 }
 
 // Server is the HTTP API. It is an http.Handler.
@@ -54,6 +59,7 @@ func New(svc *sso.Service, log *slog.Logger, opt Options) *Server {
 	s := &Server{e: e, svc: svc, log: log, opt: opt}
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.assignCID)
+	e.Use(s.timeout)
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogMethod: true, LogURIPath: true, LogLatency: true,
 		// The query string is never logged: it may carry tokens and values.
@@ -114,6 +120,26 @@ func (s *Server) assignCID(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Response().Header().Set("X-Zato-CID", id)
 		req := c.Request()
 		c.SetRequest(req.WithContext(context.WithValue(req.Context(), ctxKey{}, id)))
+		return next(c)
+	}
+}
+
+// streaming lists the paths whose responses are long-lived streams.
+var streaming = map[string]bool{"/zato/sso/events": true}
+
+// timeout gives each request a deadline (Options.RequestTimeout).
+func (s *Server) timeout(next echo.HandlerFunc) echo.HandlerFunc {
+	d := s.opt.RequestTimeout
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	return func(c echo.Context) error {
+		if streaming[c.Request().URL.Path] {
+			return next(c)
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
 }

@@ -116,6 +116,9 @@ func (s *Service) commit(ctx context.Context, decide func(now time.Time) ([]doma
 			}
 			continue
 		}
+		if errors.Is(err, domain.ErrEventTooLarge) {
+			return domain.ErrInvalidInput
+		}
 		if err != nil {
 			return err
 		}

@@ -127,6 +127,7 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
 	n.httpSrv = &http.Server{Handler: n.API, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn)}
 	n.wg.Add(1)
 	go func() {
