@@ -34,10 +34,12 @@ func AddClamped(t time.Time, d time.Duration) time.Time {
 // ExpiresAfter returns the expiry for "seconds from now" (SPEC 4.6): 0 means
 // never, anything later than Never is clamped to it.
 func ExpiresAfter(now time.Time, seconds int64) time.Time {
-	if seconds <= 0 || seconds > int64(Never.Sub(now)/time.Second) {
+	// Work in whole seconds: a time.Duration saturates at about 292 years,
+	// which is well short of Never.
+	if seconds <= 0 || seconds >= Never.Unix()-now.Unix() {
 		return Never
 	}
-	return now.Add(time.Duration(seconds) * time.Second)
+	return time.Unix(now.Unix()+seconds, int64(now.Nanosecond())).UTC()
 }
 
 var errBadTime = errors.New("not a SPEC 1.6 date-time")
@@ -71,7 +73,8 @@ func ParseTime(s string) (time.Time, error) {
 	zone := "Z"
 	switch {
 	case rest == "" || rest == "Z":
-	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':' && rest[4] < '6':
+		// time.Parse checks the hours of an offset but takes "+05:60" as +06:00.
 		zone = rest
 	default:
 		return time.Time{}, errBadTime

@@ -26,38 +26,21 @@ func (s *Store) Follow(ctx context.Context, from uint64, h Handler) error {
 
 // Read delivers the messages whose subjects match one of filters (every
 // message when filters is empty) from sequence from up to the stream's last
-// sequence at the time of the call, then returns. It is how the history and
-// point-in-time reads visit only the subjects involved.
+// sequence at the time of the call, then returns. It is Scan bounded by
+// that sequence: a filtered read ends with the last matching message, which
+// is usually well before the stream's end.
 func (s *Store) Read(ctx context.Context, filters []string, from uint64, h Handler) error {
 	last, err := s.fetchLastSeq(ctx)
 	if err != nil {
 		return err
 	}
-	if last < from || last == 0 {
+	if last == 0 || last < from {
 		return nil
 	}
-	if len(filters) == 1 {
-		// The common case: one subject. Skip the consumer when it is empty.
-		info, err := s.stream.Info(ctx, jetstream.WithSubjectFilter(filters[0]))
-		if err != nil {
-			return fmt.Errorf("stream info: %w", err)
-		}
-		if info.State.Msgs == 0 {
-			return nil
-		}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	err = s.follow(ctx, from, filters, func(seq uint64, e domain.Event, err error) {
-		h(seq, e, err)
-		if seq >= last {
-			cancel()
-		}
+	return s.Scan(ctx, filters, from, last, func(m Msg) bool {
+		h(m.Seq, m.Event, m.Err)
+		return true
 	})
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return nil
-	}
-	return err
 }
 
 func (s *Store) follow(ctx context.Context, from uint64, filters []string, h Handler) error {

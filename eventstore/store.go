@@ -198,10 +198,35 @@ func mapErr(err error) error {
 // one per reader.
 func (s *Store) LastSeq(ctx context.Context) (uint64, error) { return s.barrier.wait(ctx) }
 
+// fetchLastSeq asks the stream's leader for the stream's state. It sends the
+// stream-info request itself and decodes only the last sequence and the
+// error: decoding the whole StreamInfo cost as much as the round trip, and
+// the read barrier makes this request continuously under load.
 func (s *Store) fetchLastSeq(ctx context.Context) (uint64, error) {
-	info, err := s.stream.Info(ctx)
+	prefix := s.js.Options().APIPrefix
+	if prefix == "" {
+		prefix = jetstream.DefaultAPIPrefix
+	}
+	if _, hasDeadline := ctx.Deadline(); !hasDeadline {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+	}
+	msg, err := s.js.Conn().RequestWithContext(ctx, prefix+"STREAM.INFO."+s.cfg.Stream, nil)
 	if err != nil {
 		return 0, fmt.Errorf("stream info: %w", err)
 	}
-	return info.State.LastSeq, nil
+	var resp struct {
+		State struct {
+			LastSeq uint64 `json:"last_seq"`
+		} `json:"state"`
+		Error *jetstream.APIError `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return 0, fmt.Errorf("stream info: %w", err)
+	}
+	if resp.Error != nil {
+		return 0, fmt.Errorf("stream info: %w", resp.Error)
+	}
+	return resp.State.LastSeq, nil
 }

@@ -252,7 +252,7 @@ func (h attrHandlers) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rs, err := h.s.svc.GetAttrs(c.Request().Context(), m, ust, scope, names, decrypt)
+	rs, err := h.getAttrs(c, in, m, ust, scope, names, decrypt) // now, or at as_of
 	if err != nil {
 		return err
 	}
@@ -298,7 +298,7 @@ func (h attrHandlers) exists(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rs, err := h.s.svc.AttrsExist(c.Request().Context(), m, ust, scope, names)
+	rs, err := h.attrsExist(c, in, m, ust, scope, names) // now, or at as_of
 	if err != nil {
 		return err
 	}
@@ -313,11 +313,11 @@ func (h attrHandlers) exists(c echo.Context) error {
 }
 
 func (h attrHandlers) names(c echo.Context) error {
-	_, ust, scope, m, err := h.start(c)
+	in, ust, scope, m, err := h.start(c)
 	if err != nil {
 		return err
 	}
-	names, err := h.s.svc.AttrNames(c.Request().Context(), m, ust, scope)
+	names, err := h.attrNames(c, in, m, ust, scope) // now, or at as_of
 	if err != nil {
 		return err
 	}

@@ -38,6 +38,12 @@ type Options struct {
 	// NATS that is unreachable gets E008004 instead of hanging. Streaming
 	// endpoints are exempt.
 	RequestTimeout time.Duration
+	// Events is the stream behind GET /zato/sso/events (nil: that endpoint
+	// answers E008004).
+	Events EventSource
+	// Done is closed when the server shuts down. Event streams end then:
+	// http.Server.Shutdown waits for running handlers, it does not stop them.
+	Done <-chan struct{}
 }
 
 // Server is the HTTP API. It is an http.Handler.
@@ -89,6 +95,20 @@ func (s *Server) routes() {
 	e.POST("/zato/sso/user", s.createUser)
 	e.POST("/zato/sso/user/approve", s.approve)
 	e.POST("/zato/sso/user/reject", s.reject)
+	e.PATCH("/zato/sso/user", s.updateUser)
+	e.DELETE("/zato/sso/user", s.deleteUser)
+	e.POST("/zato/sso/user/lock", s.lockUser)
+	e.DELETE("/zato/sso/user/lock", s.unlockUser)
+	e.PATCH("/zato/sso/user/password", s.changePassword)
+	e.PATCH("/zato/sso/user/totp", s.setTOTP)
+	e.GET("/zato/sso/user/search", s.searchUsers)
+	e.POST("/zato/sso/user/signup", s.signup)
+	e.PATCH("/zato/sso/user/signup", s.confirmSignup)
+	e.POST("/zato/sso/user/session", s.verifySession)
+	e.GET("/zato/sso/user/session", s.getSession)
+	e.PATCH("/zato/sso/user/session", s.renewSession)
+	e.GET("/zato/sso/user/session/list", s.listSessions)
+	e.GET("/zato/sso/events", s.events)
 
 	for _, p := range []struct {
 		prefix  string
@@ -102,6 +122,7 @@ func (s *Server) routes() {
 		e.DELETE(p.prefix, h.delete)
 		e.GET(p.prefix+"/exists", h.exists)
 		e.GET(p.prefix+"/names", h.names)
+		e.GET(p.prefix+"/history", h.history)
 	}
 }
 
@@ -314,14 +335,14 @@ func meta(c echo.Context, app string) sso.Meta {
 }
 
 // begin runs steps 2 to 4 of SPEC 1.5 common to every endpoint: parse,
-// check that current_app (and, when token is set, the caller token) is
-// present, and check the app.
-func (s *Server) begin(c echo.Context, token bool) (*input, string, error) {
+// check that current_app, the endpoint's other required keys and (when
+// token is set) the caller token are present, then check the app.
+func (s *Server) begin(c echo.Context, token bool, required ...string) (*input, string, error) {
 	in, err := parseInput(c.Request())
 	if err != nil {
 		return nil, "", err
 	}
-	if err := in.require("current_app"); err != nil {
+	if err := in.require(append([]string{"current_app"}, required...)...); err != nil {
 		return nil, "", err
 	}
 	if token && !in.has("ust") && !in.has("current_ust") {

@@ -9,18 +9,8 @@ import (
 
 // login is POST /zato/sso/user/login (SPEC 6.2).
 func (s *Server) login(c echo.Context) error {
-	in, err := parseInput(c.Request())
+	in, app, err := s.begin(c, false, "username", "password")
 	if err != nil {
-		return err
-	}
-	if err := in.require("current_app", "username", "password"); err != nil {
-		return err
-	}
-	app, _, err := in.str("current_app")
-	if err != nil {
-		return err
-	}
-	if err := s.svc.CheckApp(app); err != nil {
 		return err
 	}
 	var li sso.LoginInput
@@ -65,10 +55,10 @@ func (s *Server) logout(c echo.Context) error {
 	return s.reply(c)
 }
 
-// authed parses an authenticated request: the common steps, then the caller
-// token.
-func (s *Server) authed(c echo.Context) (*input, string, sso.Meta, error) {
-	in, app, err := s.begin(c, true)
+// authed parses an authenticated request: the common steps (with the
+// endpoint's required keys), then the caller token.
+func (s *Server) authed(c echo.Context, required ...string) (*input, string, sso.Meta, error) {
+	in, app, err := s.begin(c, true, required...)
 	if err != nil {
 		return nil, "", sso.Meta{}, err
 	}
@@ -164,11 +154,8 @@ func (s *Server) reject(c echo.Context) error  { return s.setApproval(c, false) 
 
 // setApproval is POST /zato/sso/user/approve and /reject (SPEC 6.8).
 func (s *Server) setApproval(c echo.Context, approve bool) error {
-	in, ust, m, err := s.authed(c)
+	in, ust, m, err := s.authed(c, "user_id")
 	if err != nil {
-		return err
-	}
-	if err := in.require("user_id"); err != nil {
 		return err
 	}
 	userID, err := in.id("user_id")

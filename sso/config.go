@@ -36,22 +36,22 @@ type Config struct {
 	// PasswordRounds is the PBKDF2-SHA512 iteration count for new hashes.
 	PasswordRounds int
 
-	SignupApprovalNeeded   bool
-	SignupEmailRequired    bool
-	SignupMaxUsername      int
-	SignupMaxEmail         int
-	InformIfUserExists     bool
-	InformIfUserInvalid    bool
-	InformIfEmailExists    bool
-	InformIfEmailInvalid   bool
-	RejectUsername         []string
-	RejectEmail            []string
-	SearchDefaultPageSize  int
-	SearchMaxPageSize      int
-	EncryptEmail           bool
-	UserAddressList        map[string][]netip.Prefix // nil entry list: nothing allowed; see AllowAll
-	UserAddressAllowAll    map[string]bool           // usernames listed with "*"
-	DefaultTOTPLabel       string
+	SignupApprovalNeeded  bool
+	SignupEmailRequired   bool
+	SignupMaxUsername     int
+	SignupMaxEmail        int
+	InformIfUserExists    bool
+	InformIfUserInvalid   bool
+	InformIfEmailExists   bool
+	InformIfEmailInvalid  bool
+	RejectUsername        []string
+	RejectEmail           []string
+	SearchDefaultPageSize int
+	SearchMaxPageSize     int
+	EncryptEmail          bool
+	UserAddressList       map[string][]netip.Prefix // nil entry list: nothing allowed; see AllowAll
+	UserAddressAllowAll   map[string]bool           // usernames listed with "*"
+	DefaultTOTPLabel      string
 
 	// Limits on one write request (items, and bytes of values as stored).
 	MaxItems      int

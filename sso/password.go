@@ -18,7 +18,9 @@ import (
 // adapted base64 ("." for "+", no padding).
 const hashPrefix = "$pbkdf2-sha512$"
 
-func ab64Encode(b []byte) string { return strings.ReplaceAll(base64.RawStdEncoding.EncodeToString(b), "+", ".") }
+func ab64Encode(b []byte) string {
+	return strings.ReplaceAll(base64.RawStdEncoding.EncodeToString(b), "+", ".")
+}
 
 func ab64Decode(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(strings.ReplaceAll(s, ".", "+"))

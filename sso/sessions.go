@@ -104,10 +104,7 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 		}
 	}
 	// 8. The session.
-	sess := &domain.Session{ID: domain.NewSessionID(), UserID: u.ID, Created: now,
-		Expires: domain.AddClamped(now, s.cfg.SessionExpiry), RemoteAddr: m.RemoteAddr,
-		UserAgent: m.UserAgent, AuthType: "default", AuthPrincipal: u.Username}
-	sess.AddHistory(domain.HistoryEntry{RemoteAddr: m.RemoteAddr, UserAgent: m.UserAgent, Timestamp: now, Source: "login"})
+	sess := s.newSession(u, m, now)
 	err = s.commit(ctx, func(at time.Time) ([]domain.Pending, error) {
 		ps := []domain.Pending{{Expected: 0, Event: s.event(m, u.ID, domain.KindSessionCreated,
 			domain.SessionOwner(u.ID, sess.ID), at, domain.EventData{Session: sess})}}
@@ -130,6 +127,16 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 	s.log.InfoContext(ctx, "user logged in", slog.String("user_id", u.ID), slog.String("cid", m.CID))
 	res.UST = s.keys.SealUST(sess.ID)
 	return res, nil
+}
+
+// newSession returns a new session of u opened at now, with its first
+// history entry (SPEC 3.1, 3.2).
+func (s *Service) newSession(u *domain.User, m Meta, now time.Time) *domain.Session {
+	sess := &domain.Session{ID: domain.NewSessionID(), UserID: u.ID, Created: now,
+		Expires: domain.AddClamped(now, s.cfg.SessionExpiry), RemoteAddr: m.RemoteAddr,
+		UserAgent: m.UserAgent, AuthType: "default", AuthPrincipal: u.Username}
+	sess.AddHistory(domain.HistoryEntry{RemoteAddr: m.RemoteAddr, UserAgent: m.UserAgent, Timestamp: now, Source: sourceLogin})
+	return sess
 }
 
 // Logout ends the session the token names, with its attributes (SPEC 6.3).

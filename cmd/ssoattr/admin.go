@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -31,30 +32,140 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// adminCmd is one "ssoattr sso" command: it fills an AdminRequest from its
+// flags and one positional argument, sends it to the running service over
+// NATS and prints the reply.
 type adminCmd struct {
 	usage string
 	flags func(fs *flag.FlagSet, req *node.AdminRequest)
-	args  int // positional arguments: the username
-	done  func(w io.Writer, r node.AdminReply)
+	// arg stores the positional argument (default: the username).
+	arg func(req *node.AdminRequest, v string)
+	// check refuses a request before it is sent (a missing required flag).
+	check func(req *node.AdminRequest) error
+	done  func(w io.Writer, req node.AdminRequest, r node.AdminReply)
+}
+
+func optString(fs *flag.FlagSet, name, usage string, dst **string) {
+	fs.Func(name, usage, func(s string) error { *dst = &s; return nil })
+}
+
+// passwordFlags are the flags of the commands that set a password.
+func passwordFlags(fs *flag.FlagSet, req *node.AdminRequest) {
+	fs.Int64Var(&req.ExpiryDays, "expiry", 0, "password expiry in days (default: the service's password.expiry)")
+	fs.BoolFunc("must-change", "whether the user must change the password at next login\n(--must-change or --must-change=false; default: leave the flag as it is)",
+		func(s string) error {
+			v, err := strconv.ParseBool(s)
+			if err != nil {
+				return err
+			}
+			req.MustChange = &v
+			return nil
+		})
+}
+
+func requirePassword(req *node.AdminRequest) error {
+	if req.Password == "" {
+		return errors.New("--password is required")
+	}
+	return nil
 }
 
 var adminCmds = map[string]adminCmd{
+	"create-user": {
+		usage: "create-user USERNAME [--password P] [--email E] [--display-name N] [--first-name N] [--middle-name N] [--last-name N]\n\n" +
+			"Creates an approved regular user. Without --password a random password is set and printed once.",
+		flags: func(fs *flag.FlagSet, req *node.AdminRequest) {
+			fs.StringVar(&req.Password, "password", "", "the new user's password (default: a random one, printed)")
+			optString(fs, "email", "the new user's e-mail address", &req.Email)
+			optString(fs, "display-name", "the name shown to people", &req.DisplayName)
+			optString(fs, "first-name", "first name", &req.FirstName)
+			optString(fs, "middle-name", "middle name", &req.MiddleName)
+			optString(fs, "last-name", "last name", &req.LastName)
+		},
+		done: func(w io.Writer, _ node.AdminRequest, r node.AdminReply) {
+			fmt.Fprintf(w, "User created (%s)\n", r.UserID)
+			if r.Password != "" {
+				fmt.Fprintf(w, "Password: %s\n", r.Password)
+			}
+		},
+	},
 	"create-super-user": {
 		usage: "create-super-user USERNAME --password P [--email E]\n\nCreates an approved super-user (approval_status_mod_by \"auto\", sign_up_status \"final\").",
 		flags: func(fs *flag.FlagSet, req *node.AdminRequest) {
 			fs.StringVar(&req.Password, "password", "", "the new user's password (required)")
-			fs.Func("email", "the new user's e-mail address", func(s string) error { req.Email = &s; return nil })
+			optString(fs, "email", "the new user's e-mail address", &req.Email)
 		},
-		args: 1,
-		done: func(w io.Writer, r node.AdminReply) { fmt.Fprintf(w, "User created (%s)\n", r.UserID) },
+		check: requirePassword,
+		done: func(w io.Writer, _ node.AdminRequest, r node.AdminReply) {
+			fmt.Fprintf(w, "User created (%s)\n", r.UserID)
+		},
+	},
+	"delete-user": {
+		usage: "delete-user USERNAME --yes\n\nDeletes a user (regular or super-user) with all of their sessions, user attributes and\nsession attributes. This cannot be undone, so --yes is required.",
+		flags: func(fs *flag.FlagSet, req *node.AdminRequest) {
+			fs.BoolVar(&req.Confirm, "yes", false, "confirm the deletion (required)")
+		},
+		check: func(req *node.AdminRequest) error {
+			if !req.Confirm {
+				return fmt.Errorf("refusing to delete user `%s` without --yes (this cannot be undone)", req.Username)
+			}
+			return nil
+		},
+		done: func(w io.Writer, req node.AdminRequest, _ node.AdminReply) {
+			fmt.Fprintf(w, "Deleted user `%s`\n", req.Username)
+		},
+	},
+	"lock-user": {
+		usage: "lock-user USERNAME\n\nLocks an account: the user cannot log in and their sessions stop working until unlocked.\nLocking a locked account is not an error.",
+		done: func(w io.Writer, req node.AdminRequest, _ node.AdminReply) {
+			fmt.Fprintf(w, "Locked user account `%s`\n", req.Username)
+		},
+	},
+	"unlock-user": {
+		usage: "unlock-user USERNAME\n\nUnlocks an account. Unlocking an unlocked account is not an error.",
+		done: func(w io.Writer, req node.AdminRequest, _ node.AdminReply) {
+			fmt.Fprintf(w, "Unlocked user account `%s`\n", req.Username)
+		},
+	},
+	"change-user-password": {
+		usage: "change-user-password USERNAME --password P [--expiry DAYS] [--must-change[=false]]\n\n" +
+			"Sets the user's password to P, which must pass the password policy.",
+		flags: func(fs *flag.FlagSet, req *node.AdminRequest) {
+			fs.StringVar(&req.Password, "password", "", "the new password (required)")
+			passwordFlags(fs, req)
+		},
+		check: requirePassword,
+		done: func(w io.Writer, req node.AdminRequest, _ node.AdminReply) {
+			fmt.Fprintf(w, "Changed password for user `%s`\n", req.Username)
+		},
+	},
+	"reset-user-password": {
+		usage: "reset-user-password USERNAME [--expiry DAYS] [--must-change[=false]]\n\n" +
+			"Sets a random password and prints it. It cannot be shown again.",
+		flags: passwordFlags,
+		done:  func(w io.Writer, _ node.AdminRequest, r node.AdminReply) { fmt.Fprintln(w, r.Password) },
 	},
 	"reset-totp-key": {
-		usage: "reset-totp-key USERNAME [--key K]\n\nSets the user's TOTP key, generating one when --key is not given, and prints it.",
+		usage: "reset-totp-key USERNAME [--key K]\n\nSets the user's TOTP key. Without --key a key is generated and printed.",
 		flags: func(fs *flag.FlagSet, req *node.AdminRequest) {
 			fs.StringVar(&req.Key, "key", "", "the key to set: at least 16 base32 characters (default: generate one)")
 		},
-		args: 1,
-		done: func(w io.Writer, r node.AdminReply) { fmt.Fprintln(w, r.Key) },
+		done: func(w io.Writer, req node.AdminRequest, r node.AdminReply) {
+			if req.Key != "" {
+				fmt.Fprintf(w, "TOTP key reset for user `%s`\n", req.Username)
+				return
+			}
+			fmt.Fprintln(w, r.Key)
+		},
+	},
+	"login": {
+		usage: "login USERNAME\n\nOpens a session for the user without a password and prints its UST. The account must not be\nlocked, unconfirmed, unapproved or have an expired password.",
+		done:  func(w io.Writer, _ node.AdminRequest, r node.AdminReply) { fmt.Fprintln(w, r.UST) },
+	},
+	"logout": {
+		usage: "logout UST\n\nEnds the session of that token, with its session attributes. An unknown or expired token is\nnot an error.",
+		arg:   func(req *node.AdminRequest, v string) { req.UST = v },
+		done:  func(w io.Writer, _ node.AdminRequest, _ node.AdminReply) { fmt.Fprintln(w, "Logged out") },
 	},
 }
 
@@ -77,28 +188,44 @@ func ssoCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 	fs.StringVar(&natsURL, "nats-url", natsURL, "NATS URL of the running service (SSOATTR_NATS_URL)")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the service")
-	cmd.flags(fs, &req)
+	verbose := fs.Bool("verbose", false, "say which service is asked")
+	if cmd.flags != nil {
+		cmd.flags(fs, &req)
+	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ssoattr sso %s\n\nFlags:\n", cmd.usage)
+		fmt.Fprintf(stderr, "Usage: ssoattr sso %s\n\nAs with zato sso, a server location may come first (ssoattr sso %s /opt/server ...);\n"+
+			"it is ignored: the service is found through NATS.\n\nFlags:\n", cmd.usage, args[0])
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterleaved(fs, args[1:])
 	if err != nil {
 		return err
 	}
-	if len(pos) != cmd.args {
-		fs.Usage()
-		return &exitError{2, fmt.Sprintf("sso %s: want %d argument(s), got %d", args[0], cmd.args, len(pos))}
+	if len(pos) == 2 {
+		pos = pos[1:] // zato sso's SERVER_LOCATION argument, kept for compatible scripts
 	}
-	req.Username = pos[0]
-	if args[0] == "create-super-user" && req.Password == "" {
-		return &exitError{2, "sso create-super-user: --password is required"}
+	if len(pos) != 1 {
+		fs.Usage()
+		return &exitError{2, fmt.Sprintf("sso %s: want 1 argument, got %d", args[0], len(pos))}
+	}
+	if cmd.arg != nil {
+		cmd.arg(&req, pos[0])
+	} else {
+		req.Username = pos[0]
+	}
+	if cmd.check != nil {
+		if err := cmd.check(&req); err != nil {
+			return &exitError{2, fmt.Sprintf("sso %s: %v", args[0], err)}
+		}
 	}
 	nc, err := nats.Connect(natsURL, nats.Name("ssoattr-cli"))
 	if err != nil {
 		return fmt.Errorf("connect to %s: %w", natsURL, err)
 	}
 	defer nc.Close()
+	if *verbose {
+		fmt.Fprintf(stderr, "Sending %s to the ssoattr service at %s\n", args[0], nc.ConnectedUrlRedacted())
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	reply, err := node.Admin(ctx, nc, args[0], req)
@@ -109,6 +236,6 @@ func ssoCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		fmt.Fprintln(stderr, reply.Error)
 		return &exitError{1, ""} // already said
 	}
-	cmd.done(stdout, reply)
+	cmd.done(stdout, req, reply)
 	return nil
 }

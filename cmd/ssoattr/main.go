@@ -56,11 +56,22 @@ Usage:
   ssoattr sso COMMAND [args] [flags]    admin commands against a running service
   ssoattr nats [nats-server options]    run a standalone nats-server (for a cluster of replicas)
   ssoattr key                           print a new random Fernet key (for SSOATTR_FERNET_KEY)
+  ssoattr history --user ID [flags]     a user's attribute changes, read from the stream (auditors)
+  ssoattr replay --as-of T --out FILE   write the complete state as it was at T, as JSON lines
+  ssoattr watch [--user ID] [--type T]  print events live as they are stored
   ssoattr help                          this text
 
 Admin commands (ssoattr sso COMMAND --help for each):
+  create-user USERNAME [--password P] [--email E] [--display-name N] ...
   create-super-user USERNAME --password P [--email E]
+  delete-user USERNAME --yes
+  lock-user USERNAME
+  unlock-user USERNAME
+  change-user-password USERNAME --password P [--expiry DAYS] [--must-change]
+  reset-user-password USERNAME [--expiry DAYS] [--must-change]
   reset-totp-key USERNAME [--key K]
+  login USERNAME
+  logout UST
 
 Run "ssoattr serve --help" for the service's flags and their SSOATTR_* variables.
 `
@@ -81,6 +92,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "key":
 		fmt.Fprintln(stdout, sso.NewKey())
 		return nil
+	case "history":
+		return historyCommand(ctx, args[1:], stdout, stderr, getenv)
+	case "replay":
+		return replayCommand(ctx, args[1:], stdout, stderr, getenv)
+	case "watch":
+		return watchCommand(ctx, args[1:], stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

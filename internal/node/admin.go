@@ -28,6 +28,20 @@ type AdminRequest struct {
 	Password string  `json:"password,omitempty"`
 	Email    *string `json:"email,omitempty"`
 	Key      string  `json:"key,omitempty"`
+
+	// create-user.
+	DisplayName *string `json:"display_name,omitempty"`
+	FirstName   *string `json:"first_name,omitempty"`
+	MiddleName  *string `json:"middle_name,omitempty"`
+	LastName    *string `json:"last_name,omitempty"`
+	// change-user-password, reset-user-password: expiry in days (0: the
+	// configured default) and the must-change flag (nil: unchanged).
+	ExpiryDays int64 `json:"expiry_days,omitempty"`
+	MustChange *bool `json:"must_change,omitempty"`
+	// delete-user is refused unless Confirm is set (the CLI's --yes).
+	Confirm bool `json:"confirm,omitempty"`
+	// logout.
+	UST string `json:"ust,omitempty"`
 }
 
 // AdminReply is the answer to an admin command. Error is a message for a
@@ -37,6 +51,11 @@ type AdminReply struct {
 	Code   string `json:"code,omitempty"`
 	UserID string `json:"user_id,omitempty"`
 	Key    string `json:"key,omitempty"`
+	// Password is a password the service generated (create-user without
+	// one, reset-user-password).
+	Password string `json:"password,omitempty"`
+	// UST is the token of the session login opened.
+	UST string `json:"ust,omitempty"`
 }
 
 func serveAdmin(nc *nats.Conn, svc *sso.Service, log *slog.Logger) (*nats.Subscription, error) {
@@ -64,8 +83,44 @@ func runAdmin(ctx context.Context, svc *sso.Service, cmd string, data []byte) Ad
 	if err := json.Unmarshal(data, &req); err != nil {
 		return AdminReply{Error: "malformed request"}
 	}
-	m := sso.Meta{App: "ssoattr-cli", CID: "cli-" + cmd}
+	m := sso.Meta{App: "ssoattr-cli", CID: "cli-" + cmd, UserAgent: "ssoattr-cli"}
+	var err error
 	switch cmd {
+	case "create-user":
+		var password *string
+		if req.Password != "" {
+			password = &req.Password
+		}
+		u, generated, err := svc.CreateUserByAdmin(ctx, m, sso.NewUser{Username: req.Username, Password: password,
+			Email: req.Email, DisplayName: req.DisplayName, FirstName: req.FirstName,
+			MiddleName: req.MiddleName, LastName: req.LastName})
+		if err != nil {
+			return adminError(err)
+		}
+		return AdminReply{UserID: u.ID, Password: generated}
+	case "delete-user":
+		if !req.Confirm {
+			return AdminReply{Error: "Refusing to delete without confirmation (--yes)"}
+		}
+		err = svc.DeleteUserByName(ctx, m, req.Username)
+	case "lock-user", "unlock-user":
+		err = svc.SetLockedByName(ctx, m, req.Username, cmd == "lock-user")
+	case "change-user-password":
+		err = svc.SetPasswordByName(ctx, m, req.Username, req.Password, req.ExpiryDays, req.MustChange)
+	case "reset-user-password":
+		password, err := svc.ResetPasswordByName(ctx, m, req.Username, req.ExpiryDays, req.MustChange)
+		if err != nil {
+			return adminError(err)
+		}
+		return AdminReply{Password: password}
+	case "login":
+		ust, err := svc.LoginAs(ctx, m, req.Username)
+		if err != nil {
+			return adminError(err)
+		}
+		return AdminReply{UST: ust}
+	case "logout":
+		err = svc.Logout(ctx, m, req.UST)
 	case "create-super-user":
 		u, err := svc.CreateSuperUser(ctx, m, req.Username, req.Password, req.Email)
 		if err != nil {
@@ -78,8 +133,13 @@ func runAdmin(ctx context.Context, svc *sso.Service, cmd string, data []byte) Ad
 			return adminError(err)
 		}
 		return AdminReply{Key: key}
+	default:
+		return AdminReply{Error: fmt.Sprintf("unknown command %q", cmd)}
 	}
-	return AdminReply{Error: fmt.Sprintf("unknown command %q", cmd)}
+	if err != nil {
+		return adminError(err)
+	}
+	return AdminReply{}
 }
 
 // adminMessages are the words a person reads for the codes admin commands meet.
@@ -92,6 +152,11 @@ var adminMessages = map[string]string{
 	domain.ErrPasswordTooShort.Code:   "Password too short",
 	domain.ErrPasswordTooLong.Code:    "Password too long",
 	domain.ErrPasswordNotComplex.Code: "Password not complex enough",
+	domain.ErrNotAllowed.Code:         "Not allowed",
+	domain.ErrLocked.Code:             "Account is locked",
+	domain.ErrNotConfirmed.Code:       "Sign-up not confirmed",
+	domain.ErrNotApproved.Code:        "Account not approved",
+	domain.ErrPasswordExpired.Code:    "Password expired",
 }
 
 func adminError(err error) AdminReply {

@@ -28,9 +28,12 @@ import (
 
 // Compile-time checks that the adapters fit the ports the core declares.
 var (
-	_ sso.View           = (*projections.View)(nil)
-	_ sso.Store          = (*eventstore.Store)(nil)
-	_ projections.Source = (*eventstore.Store)(nil)
+	_ sso.View            = (*projections.View)(nil)
+	_ sso.Store           = (*eventstore.Store)(nil)
+	_ projections.Source  = (*eventstore.Store)(nil)
+	_ sso.EventLog        = (*eventstore.Store)(nil)
+	_ sso.ExpirySource    = (*projections.View)(nil)
+	_ httpapi.EventSource = (*eventstore.Store)(nil)
 )
 
 // Options configures an instance.
@@ -49,8 +52,12 @@ type Options struct {
 	TrustProxy bool
 
 	SweepInterval time.Duration // default 10s
-	Now           func() time.Time
-	Log           *slog.Logger
+	// ExpiryInterval is how often the expirer records what has expired
+	// (default: SweepInterval). Keep it well under 10 × SweepInterval, the
+	// grace after which the view frees expired entries without an event.
+	ExpiryInterval time.Duration
+	Now            func() time.Time
+	Log            *slog.Logger
 }
 
 // Node is a running instance.
@@ -119,16 +126,24 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 	go func() { defer n.wg.Done(); n.View.RunSweeper(runCtx, o.SweepInterval) }()
 
 	n.SSO = sso.New(o.SSO, n.View, n.Store, o.Keys, o.Now, o.Log)
+	if o.ExpiryInterval <= 0 {
+		o.ExpiryInterval = o.SweepInterval
+	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.SSO.RunExpirer(runCtx, n.View, o.ExpiryInterval) }()
+	streamsDone := make(chan struct{}) // closed on shutdown: ends event streams
 	if n.admin, err = serveAdmin(n.nc, n.SSO, o.Log); err != nil {
 		return nil, err
 	}
-	n.API = httpapi.New(n.SSO, o.Log, httpapi.Options{TrustProxy: o.TrustProxy, Ready: n.ready})
+	n.API = httpapi.New(n.SSO, o.Log, httpapi.Options{TrustProxy: o.TrustProxy, Ready: n.ready,
+		Events: n.Store, Done: streamsDone})
 	if n.httpLn, err = net.Listen("tcp", o.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
 	n.httpSrv = &http.Server{Handler: n.API, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn)}
+	n.httpSrv.RegisterOnShutdown(sync.OnceFunc(func() { close(streamsDone) }))
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/sso"
+)
+
+// streamFlags are the flags of the commands that read the stream directly.
+type streamFlags struct {
+	natsURL, stream string
+}
+
+func (f *streamFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	url := getenv("SSOATTR_NATS_URL")
+	if url == "" {
+		url = "nats://127.0.0.1:4222"
+	}
+	stream := getenv("SSOATTR_STREAM")
+	if stream == "" {
+		stream = "SSO"
+	}
+	fs.StringVar(&f.natsURL, "nats-url", url, "NATS URL of the service's stream (SSOATTR_NATS_URL)")
+	fs.StringVar(&f.stream, "stream", stream, "JetStream stream name (SSOATTR_STREAM)")
+}
+
+// open connects to NATS and attaches to the existing stream, read only.
+func (f *streamFlags) open(ctx context.Context) (*nats.Conn, *eventstore.Store, error) {
+	nc, err := nats.Connect(f.natsURL, nats.Name("ssoattr-cli"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to %s: %w", f.natsURL, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	st, err := eventstore.Attach(ctx, js, f.stream)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, st, nil
+}
+
+// timeFlag parses an optional SPEC 1.6 date-time flag value.
+func timeFlag(name, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := domain.ParseTime(s)
+	if err != nil {
+		return time.Time{}, &exitError{2, fmt.Sprintf("--%s: %q is not a date-time (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff][Z|±HH:MM])", name, s)}
+	}
+	return t, nil
+}
+
+// auditChange is one line of history --json.
+type auditChange struct {
+	Seq        uint64          `json:"seq"`
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	Time       string          `json:"time"`
+	Scope      string          `json:"scope"` // "user" or "session"
+	SessionID  string          `json:"session_id,omitempty"`
+	Name       string          `json:"name"`
+	Value      json.RawMessage `json:"value,omitempty"` // as stored: ciphertext when encrypted
+	Encrypted  *bool           `json:"is_encrypted,omitempty"`
+	Expires    string          `json:"expiration_time,omitempty"`
+	Reason     string          `json:"reason,omitempty"`
+	Actor      string          `json:"actor_user_id,omitempty"`
+	App        string          `json:"current_app,omitempty"`
+	RemoteAddr string          `json:"remote_addr,omitempty"`
+	CID        string          `json:"cid,omitempty"`
+}
+
+func newAuditChange(owner domain.Owner, ch sso.Change) auditChange {
+	out := auditChange{Seq: ch.Seq, ID: ch.ID, Type: ch.Type, Time: domain.FormatTime(ch.Time),
+		Scope: "user", Name: ch.Name, Reason: ch.Reason, Actor: ch.Actor, App: ch.App,
+		RemoteAddr: ch.RemoteAddr, CID: ch.CID}
+	if owner.Kind == domain.OwnerSessionAttrs {
+		out.Scope, out.SessionID = "session", owner.Session
+	}
+	if a := ch.Attr; a != nil {
+		enc := a.Encrypted
+		out.Value, out.Encrypted, out.Expires = a.Value, &enc, domain.FormatTime(a.Expires)
+	}
+	return out
+}
+
+const historyUsage = `Usage: ssoattr history --user ID [--name N] [--since T] [--until T] [--json] [--nats-url URL]
+
+Prints every change of a user's attributes, user and session attributes
+alike, in stream order, read from the stream over NATS. Times are SPEC 1.6
+date-times (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff], UTC unless Z/±HH:MM
+says otherwise); --since and --until are inclusive. Encrypted values stay
+ciphertext. The default output is a table; --json prints one JSON object per
+change.
+
+Flags:
+`
+
+// historyCommand is "ssoattr history".
+func historyCommand(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := flag.NewFlagSet("history", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf streamFlags
+	sf.register(fs, getenv)
+	user := fs.String("user", "", "the user's id (required)")
+	name := fs.String("name", "", "only this attribute")
+	sinceText := fs.String("since", "", "only changes at or after this time")
+	untilText := fs.String("until", "", "only changes at or before this time")
+	asJSON := fs.Bool("json", false, "print JSON lines instead of a table")
+	fs.Usage = func() { fmt.Fprint(stderr, historyUsage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return &exitError{2, fmt.Sprintf("history takes no arguments, got %q", fs.Args())}
+	}
+	if !domain.IsToken(*user) {
+		fs.Usage()
+		return &exitError{2, "history: --user must be a user id"}
+	}
+	since, err := timeFlag("since", *sinceText)
+	if err != nil {
+		return err
+	}
+	until, err := timeFlag("until", *untilText)
+	if err != nil {
+		return err
+	}
+	nc, st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	var table *tabwriter.Writer
+	if !*asJSON {
+		table = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(table, "SEQ\tTIME\tTYPE\tSCOPE\tNAME\tVALUE\tEXPIRES\tACTOR\tAPP\tADDRESS")
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetEscapeHTML(false)
+	var werr error
+	filters := eventstore.UserFilters(*user, domain.OwnerUserAttrs, domain.OwnerSessionAttrs)
+	err = st.Scan(ctx, filters, 1, 0, func(m eventstore.Msg) bool {
+		e := m.Event
+		if m.Err != nil || !since.IsZero() && e.Time.Before(since) || !until.IsZero() && e.Time.After(until) {
+			return true
+		}
+		for _, ch := range sso.Changes(m.Seq, e) {
+			if *name != "" && ch.Name != *name {
+				continue
+			}
+			c := newAuditChange(e.Owner, ch)
+			if table == nil {
+				werr = enc.Encode(c)
+			} else {
+				_, werr = fmt.Fprintln(table, tableRow(c))
+			}
+			if werr != nil {
+				return false
+			}
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	if err == nil && table != nil {
+		err = table.Flush()
+	}
+	return err
+}
+
+// tableRow is a change as a row of the history table.
+func tableRow(c auditChange) string {
+	typ, scope := c.Type, c.Scope
+	if c.Reason != "" {
+		typ += " (" + c.Reason + ")"
+	}
+	if c.SessionID != "" {
+		scope += " " + c.SessionID
+	}
+	value, expires := "-", "-"
+	switch {
+	case c.Encrypted != nil && *c.Encrypted:
+		value = "(encrypted)"
+	case c.Value != nil:
+		value = shorten(string(c.Value), 40)
+	}
+	if c.Expires != "" {
+		expires = c.Expires
+	}
+	cells := []string{fmt.Sprint(c.Seq), c.Time, typ, scope, shorten(c.Name, 40), value, expires,
+		orDash(c.Actor), orDash(c.App), orDash(c.RemoteAddr)}
+	for i, s := range cells {
+		// A cell is user input: keep the table's structure whatever it holds.
+		cells[i] = strings.Map(func(r rune) rune {
+			if r == '\t' || r == '\n' || r == '\r' {
+				return ' '
+			}
+			return r
+		}, s)
+	}
+	return strings.Join(cells, "\t")
+}
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,82 @@
+package domain_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ssoattr/ssoattr/domain"
+)
+
+func okUser() *domain.User {
+	return &domain.User{ID: "zusr1", Username: "alice", ApprovalStatus: domain.ApprovalApproved,
+		SignUpStatus: domain.SignupFinal, PasswordExpiry: t1.Add(time.Hour)}
+}
+
+func TestUser_CheckState(t *testing.T) {
+	inform := domain.StateChecks{InformIfLocked: true, InformIfNotConfirmed: true, InformIfNotApproved: true, InformIfExpired: true}
+	tests := []struct {
+		name   string
+		change func(u *domain.User)
+		checks domain.StateChecks
+		want   error
+	}{
+		{"ok", func(*domain.User) {}, inform, nil},
+		{"locked", func(u *domain.User) { u.IsLocked = true }, inform, domain.ErrLocked},
+		{"locked, hidden", func(u *domain.User) { u.IsLocked = true }, domain.StateChecks{}, domain.ErrNotAllowed},
+		{"not confirmed", func(u *domain.User) { u.SignUpStatus = domain.SignupBeforeConfirmation }, inform, domain.ErrNotConfirmed},
+		{"before decision", func(u *domain.User) { u.ApprovalStatus = domain.ApprovalBeforeDecision }, inform, domain.ErrNotApproved},
+		{"rejected", func(u *domain.User) { u.ApprovalStatus = domain.ApprovalRejected }, inform, domain.ErrNotApproved},
+		{"rejected, hidden", func(u *domain.User) { u.ApprovalStatus = domain.ApprovalRejected }, domain.StateChecks{}, domain.ErrNotAllowed},
+		{"password expired", func(u *domain.User) { u.PasswordExpiry = t1.Add(-time.Second) }, inform, domain.ErrPasswordExpired},
+		{"password expired, hidden", func(u *domain.User) { u.PasswordExpiry = t1.Add(-time.Second) }, domain.StateChecks{}, domain.ErrNotAllowed},
+		{"password expired, check skipped", func(u *domain.User) { u.PasswordExpiry = t1.Add(-time.Second) },
+			domain.StateChecks{InformIfExpired: true, SkipPasswordExpiry: true}, nil},
+		{"password expires exactly now", func(u *domain.User) { u.PasswordExpiry = t1 }, inform, nil},
+		{"locked wins over unapproved", func(u *domain.User) {
+			u.IsLocked, u.ApprovalStatus = true, domain.ApprovalRejected
+		}, inform, domain.ErrLocked},
+		{"unconfirmed wins over unapproved", func(u *domain.User) {
+			u.SignUpStatus, u.ApprovalStatus = domain.SignupBeforeConfirmation, domain.ApprovalRejected
+		}, inform, domain.ErrNotConfirmed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := okUser()
+			tt.change(u)
+			if err := u.CheckState(t1, tt.checks); !errors.Is(err, tt.want) || (tt.want == nil) != (err == nil) {
+				t.Fatalf("CheckState = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestUser_CloneIsDeep(t *testing.T) {
+	u := okUser()
+	email, by, at := "a@example.com", "zusr2", t0
+	u.Email, u.LockedBy, u.LockedTime = &email, &by, &at
+	c := u.Clone()
+	*c.Email, *c.LockedBy, *c.LockedTime = "b@example.com", "zusr3", t1
+	c.Username = "bob"
+	if *u.Email != "a@example.com" || *u.LockedBy != "zusr2" || !u.LockedTime.Equal(t0) || u.Username != "alice" {
+		t.Fatalf("changing the clone changed the original: %+v", u)
+	}
+}
+
+func TestHide(t *testing.T) {
+	if got := domain.Hide(domain.ErrLocked, true); got != domain.ErrLocked {
+		t.Errorf("Hide(ErrLocked, true) = %v, want ErrLocked", got)
+	}
+	if got := domain.Hide(domain.ErrLocked, false); got != domain.ErrNotAllowed {
+		t.Errorf("Hide(ErrLocked, false) = %v, want ErrNotAllowed", got)
+	}
+}
+
+func TestCodeError_IsMatchedByErrorsAs(t *testing.T) {
+	err := error(domain.ErrAttrExists)
+	wrapped := errors.Join(errors.New("context"), err)
+	var ce *domain.CodeError
+	if !errors.As(wrapped, &ce) || ce.Code != "E009001" {
+		t.Fatalf("errors.As(wrapped ErrAttrExists) code = %v, want E009001", ce)
+	}
+}

@@ -1,0 +1,314 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssoattr/ssoattr/domain"
+)
+
+// Msg is one stored message as a reader sees it: its stream sequence, the
+// stored CloudEvents JSON, and the decoded event (Err wraps ErrMalformed when
+// the message is not an ssoattr event).
+type Msg struct {
+	Seq   uint64
+	Data  []byte
+	Event domain.Event
+	Err   error
+}
+
+// Attach returns a Store on an existing stream without creating or changing
+// it: the CLI's readers use it, and must not reconfigure a running service's
+// stream. It returns jetstream.ErrStreamNotFound (wrapped) if there is none.
+func Attach(ctx context.Context, js jetstream.JetStream, name string) (*Store, error) {
+	c := Config{Stream: name}.withDefaults()
+	st, err := js.Stream(ctx, c.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", c.Stream, err)
+	}
+	s := &Store{js: js, stream: st, cfg: c}
+	s.barrier.fetch = s.fetchLastSeq
+	return s, nil
+}
+
+// OwnerFilter returns the subject filter of an owner. An empty User matches
+// every user (sso.session.*.<session>), which finds a session from its id alone.
+func OwnerFilter(o domain.Owner) string {
+	if o.User == "" {
+		o.User = "*"
+	}
+	return Subject(o)
+}
+
+// UserFilters returns the subject filters of the given owner kinds (every
+// kind when kinds is empty) of one user, or of every user when userID is
+// empty. Username claims are keyed by a hash of the username, not by the
+// user id, so with a userID they are left out.
+func UserFilters(userID string, kinds ...domain.OwnerKind) []string {
+	if len(kinds) == 0 {
+		if userID == "" {
+			return []string{Prefix + ".>"}
+		}
+		kinds = []domain.OwnerKind{domain.OwnerUser, domain.OwnerUserAttrs, domain.OwnerSession, domain.OwnerSessionAttrs}
+	}
+	user := userID
+	if user == "" {
+		user = "*"
+	}
+	out := make([]string, 0, len(kinds))
+	for _, k := range kinds {
+		switch k {
+		case domain.OwnerSession, domain.OwnerSessionAttrs:
+			out = append(out, Prefix+"."+string(k)+"."+user+".*")
+		case domain.OwnerUsername:
+			if userID == "" {
+				out = append(out, Prefix+"."+string(k)+".*")
+			}
+		default:
+			out = append(out, Prefix+"."+string(k)+"."+user)
+		}
+	}
+	return out
+}
+
+// Scan delivers, in stream order, the messages whose subjects match one of
+// filters (every message when filters is empty), starting at sequence from,
+// until h returns false, the last matching message present when the scan
+// reached it has been delivered, or (when to > 0) sequence to has been
+// passed. Only the matching messages travel: JetStream filters on the
+// server, so reading one owner costs what that owner holds, not the stream.
+func (s *Store) Scan(ctx context.Context, filters []string, from, to uint64, h func(Msg) bool) error {
+	if to > 0 && from > to {
+		return nil
+	}
+	cons, it, err := s.consume(ctx, filters, from, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer s.release(cons, it)
+	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
+		return nil
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("scan %v: %w", filters, err)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return fmt.Errorf("scan %v: %w", filters, err)
+		}
+		seq := meta.Sequence.Stream
+		if to > 0 && seq > to {
+			return nil
+		}
+		e, derr := Decode(msg.Data())
+		if !h(Msg{Seq: seq, Data: msg.Data(), Event: e, Err: derr}) {
+			return nil
+		}
+		if meta.NumPending == 0 || to > 0 && seq >= to {
+			return nil
+		}
+	}
+}
+
+// ReadOwners delivers the events of the given owners in stream order, from
+// sequence from to the end of the stream, until h returns false. Malformed
+// messages are skipped. An owner with an empty User matches every user.
+func (s *Store) ReadOwners(ctx context.Context, owners []domain.Owner, from uint64, h func(seq uint64, e domain.Event) bool) error {
+	filters := make([]string, len(owners))
+	for i, o := range owners {
+		filters[i] = OwnerFilter(o)
+	}
+	return s.Scan(ctx, filters, from, 0, func(m Msg) bool {
+		return m.Err != nil || h(m.Seq, m.Event)
+	})
+}
+
+// Tail delivers the messages matching filters from sequence from (0: only
+// those stored after the call) in order, and keeps delivering new ones until
+// ctx ends or h returns an error, which Tail returns. An ordered consumer
+// recovers from gaps and reconnects, so nothing is skipped or delivered
+// twice; a reader that stops can resume exactly at its last sequence + 1.
+func (s *Store) Tail(ctx context.Context, filters []string, from uint64, h func(Msg) error) error {
+	if from == 0 {
+		last, err := s.fetchLastSeq(ctx)
+		if err != nil {
+			return err
+		}
+		from = last + 1
+	}
+	cons, it, err := s.consume(ctx, filters, from, 0)
+	if err != nil {
+		return err
+	}
+	defer s.release(cons, it)
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return err
+			}
+			continue // missed heartbeats, reconnects: the ordered consumer recovers
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			continue
+		}
+		e, derr := Decode(msg.Data())
+		if err := h(Msg{Seq: meta.Sequence.Stream, Data: msg.Data(), Event: e, Err: derr}); err != nil {
+			return err
+		}
+	}
+}
+
+// TailEvents is Tail over the events of one user (every user when userID
+// is empty; see UserFilters) whose kind is one of kinds (every kind when
+// kinds is empty), with each event's stored JSON. Malformed messages and
+// other kinds are passed over.
+func (s *Store) TailEvents(ctx context.Context, userID string, kinds []string, from uint64, h func(seq uint64, e domain.Event, data []byte) error) error {
+	var owners []domain.OwnerKind
+	want := make(map[string]bool, len(kinds))
+	for _, k := range kinds {
+		want[k] = true
+		for _, o := range KindFamily(k) {
+			if !slices.Contains(owners, o) {
+				owners = append(owners, o)
+			}
+		}
+	}
+	if len(kinds) > 0 && len(owners) == 0 {
+		return fmt.Errorf("no known event kind in %q", kinds)
+	}
+	return s.Tail(ctx, UserFilters(userID, owners...), from, func(m Msg) error {
+		if m.Err != nil || len(want) > 0 && !want[m.Event.Kind] {
+			return nil
+		}
+		return h(m.Seq, m.Event, m.Data)
+	})
+}
+
+// consume opens an ordered consumer at sequence from (1 or 0: the start)
+// and its message iterator. inactive > 0 lets the server drop the consumer
+// soon if the client vanishes; reads are short.
+func (s *Store) consume(ctx context.Context, filters []string, from uint64, inactive time.Duration) (jetstream.Consumer, jetstream.MessagesContext, error) {
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: filters, DeliverPolicy: jetstream.DeliverAllPolicy,
+		InactiveThreshold: inactive}
+	if from > 1 {
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
+	}
+	cons, err := s.js.OrderedConsumer(ctx, s.cfg.Stream, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ordered consumer: %w", err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(512))
+	if err != nil {
+		s.release(cons, nil)
+		return nil, nil, fmt.Errorf("consume: %w", err)
+	}
+	return cons, it, nil
+}
+
+// release stops the iterator and deletes the consumer on the server at
+// once: left alone, an ordered consumer lingers until its inactivity
+// threshold, and busy point-in-time reads would pile them up.
+func (s *Store) release(cons jetstream.Consumer, it jetstream.MessagesContext) {
+	if it != nil {
+		it.Stop()
+	}
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	// Best effort, and off the caller's path: the threshold is the safety net.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = s.stream.DeleteConsumer(ctx, info.Name)
+	}()
+}
+
+// subjects returns the subjects matching filter that hold messages.
+func (s *Store) subjects(ctx context.Context, filter string) ([]string, error) {
+	info, err := s.stream.Info(ctx, jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		return nil, fmt.Errorf("stream info: %w", err)
+	}
+	out := make([]string, 0, len(info.State.Subjects))
+	for subj, n := range info.State.Subjects {
+		if n > 0 {
+			out = append(out, subj)
+		}
+	}
+	return out, nil
+}
+
+// HasEvents reports whether the stream holds any event of o (a user who
+// has been deleted still has the events of their account).
+func (s *Store) HasEvents(ctx context.Context, o domain.Owner) (bool, error) {
+	subs, err := s.subjects(ctx, OwnerFilter(o))
+	return len(subs) > 0, err
+}
+
+// SessionUser returns the user of the session with that internal id, live
+// or ended, or "" if the stream holds no such session.
+func (s *Store) SessionUser(ctx context.Context, sessionID string) (string, error) {
+	if !domain.IsToken(sessionID) {
+		return "", nil
+	}
+	subs, err := s.subjects(ctx, OwnerFilter(domain.Owner{Kind: domain.OwnerSession, Session: sessionID}))
+	if err != nil {
+		return "", err
+	}
+	for _, subj := range subs {
+		if o, err := ParseSubject(subj); err == nil && o.Session == sessionID {
+			return o.User, nil
+		}
+	}
+	return "", nil
+}
+
+// Kinds lists every event kind, in the order docs/events.md documents them.
+var Kinds = []string{
+	domain.KindAttrCreated, domain.KindAttrSet, domain.KindAttrUpdated, domain.KindAttrDeleted,
+	domain.KindAttrExpired, domain.KindAttrRemoved,
+	domain.KindUserCreated, domain.KindUserUpdated, domain.KindUserApproved, domain.KindUserRejected,
+	domain.KindUserLocked, domain.KindUserUnlocked, domain.KindUserPasswordChanged,
+	domain.KindUserTOTPChanged, domain.KindUserSignupConfirmed, domain.KindUserDeleted,
+	domain.KindSessionCreated, domain.KindSessionRenewed, domain.KindSessionEnded,
+	domain.KindUsernameClaimed, domain.KindUsernameReleased,
+}
+
+// KindFamily returns the owner kinds whose subjects carry events of the
+// given kind ("attr.set" lives on user and session attribute subjects), or
+// nil for an unknown kind.
+func KindFamily(kind string) []domain.OwnerKind {
+	family, _, _ := strings.Cut(kind, ".")
+	switch family {
+	case "attr":
+		return []domain.OwnerKind{domain.OwnerUserAttrs, domain.OwnerSessionAttrs}
+	case "user":
+		return []domain.OwnerKind{domain.OwnerUser}
+	case "session":
+		return []domain.OwnerKind{domain.OwnerSession}
+	case "username":
+		return []domain.OwnerKind{domain.OwnerUsername}
+	}
+	return nil
+}

@@ -1,0 +1,199 @@
+package httpapi_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/node/nodetest"
+)
+
+func TestSessions(t *testing.T) {
+	inst := nodetest.Start(t)
+	sUST, _ := inst.SuperUser("ses-root")
+	a1, aID := inst.User(sUST, "ses-alice")
+	a2 := inst.Login("ses-alice", nodetest.Password)
+	b1, bID := inst.User(sUST, "ses-bob")
+	session := func(method, ust string, kv ...any) nodetest.Response {
+		return inst.Do(method, "/zato/sso/user/session", lcReq(ust, kv...))
+	}
+	list := func(ust string, kv ...any) nodetest.Response {
+		return inst.Do("GET", "/zato/sso/user/session/list", lcReq(ust, kv...))
+	}
+
+	t.Run("verify", func(t *testing.T) {
+		r := session("POST", sUST, "target_ust", a1)
+		lcWant(t, "verify", r, "")
+		if r.Body["is_valid"] != true {
+			t.Fatalf("verify a live session = %s, want is_valid true", r.Raw)
+		}
+		lcWant(t, "verify as a regular user", session("POST", a1, "target_ust", a2), "E005001")
+		lcWant(t, "verify without target_ust", session("POST", sUST), "E007001")
+		lcWant(t, "verify with a bad caller token", session("POST", "gAAAAAnonsense", "target_ust", a1), "E007001")
+		for _, target := range []string{"gAAAAAnonsense", "zust" + strings.Repeat("1", 20), nodetest.Keys.SealUST("zustnosuchsession")} {
+			r := session("POST", sUST, "target_ust", target)
+			lcWant(t, "verify an invalid target", r, "")
+			if r.Body["is_valid"] != false {
+				t.Fatalf("verify %q = %s, want is_valid false", target, r.Raw)
+			}
+		}
+		lcWant(t, "lock bob", inst.Do("POST", "/zato/sso/user/lock", lcReq(sUST, "user_id", bID)), "")
+		if r := session("POST", sUST, "target_ust", b1); r.Body["is_valid"] != false {
+			t.Fatalf("verify a locked user's session = %s, want is_valid false", r.Raw)
+		}
+		// GET shows it all the same: no account check on GET (D33).
+		lcWant(t, "GET a locked user's session", session("GET", sUST, "target_ust", b1), "")
+		lcWant(t, "unlock bob", inst.Do("DELETE", "/zato/sso/user/lock", lcReq(sUST, "user_id", bID)), "")
+	})
+
+	t.Run("get", func(t *testing.T) {
+		r := session("GET", sUST, "target_ust", a1)
+		lcWant(t, "GET", r, "")
+		created, expires := lcTime(t, r.Body["creation_time"]), lcTime(t, r.Body["expiration_time"])
+		if got := expires.Sub(created); got != time.Hour {
+			t.Fatalf("expiration_time - creation_time = %s, want 1h (session.expiry)", got)
+		}
+		if r.Body["remote_addr"] != "127.0.0.1" || r.Body["user_agent"] != "Go-http-client/1.1" {
+			t.Fatalf("GET = %s, want remote_addr 127.0.0.1 and the client's user agent", r.Raw)
+		}
+		lcWant(t, "GET as a regular user", session("GET", a1, "target_ust", a1), "E005001")
+		lcWant(t, "GET without target_ust", session("GET", sUST), "E007001")
+		lcWant(t, "GET an invalid target", session("GET", sUST, "target_ust", "gAAAAAnonsense"), "E007001")
+		// Verify does not renew.
+		lcWant(t, "verify", session("POST", sUST, "target_ust", a1), "")
+		if again := session("GET", sUST, "target_ust", a1); again.Body["expiration_time"] != r.Body["expiration_time"] {
+			t.Fatalf("expiration_time after verify = %v, want %v", again.Body["expiration_time"], r.Body["expiration_time"])
+		}
+	})
+
+	t.Run("renew", func(t *testing.T) {
+		before := session("GET", sUST, "target_ust", a2).Body["expiration_time"]
+		r := session("PATCH", a2)
+		lcWant(t, "renew", r, "")
+		lcNear(t, "renewed expiration_time", lcTime(t, r.Body["expiration_time"]), time.Now().Add(time.Hour))
+		after := session("GET", sUST, "target_ust", a2).Body["expiration_time"]
+		if after != r.Body["expiration_time"] || lcTime(t, after).Before(lcTime(t, before)) {
+			t.Fatalf("expiration_time %v -> %v, want it to become the renewed %v", before, after, r.Body["expiration_time"])
+		}
+		lcWant(t, "renew with a bad token", session("PATCH", "gAAAAAnonsense"), "E007001")
+		sid := nodetest.SessionID(t, a2)
+		events := inst.OwnerEvents(domain.SessionOwner(aID, sid))
+		last := events[len(events)-1]
+		if last.Kind != domain.KindSessionRenewed || last.Data.Session == nil || last.Data.Session.ID != sid ||
+			domain.FormatTime(last.Data.Session.Expires) != r.Body["expiration_time"] || len(last.Data.Session.History) != 2 {
+			t.Fatalf("last session event = %s %+v, want session.renewed carrying the whole new session", last.Kind, last.Data.Session)
+		}
+	})
+
+	t.Run("list", func(t *testing.T) {
+		r := list(a1)
+		lcWant(t, "list", r, "")
+		items, _ := r.Body["result"].([]any)
+		if len(items) != 2 {
+			t.Fatalf("list = %s, want alice's 2 sessions", r.Raw)
+		}
+		wantKeys := []string{"auth_principal", "auth_type", "creation_time", "expiration_time", "remote_addr",
+			"session_state_change_list", "user_agent"}
+		for i, it := range items {
+			m := it.(map[string]any)
+			keys := make([]string, 0, len(m))
+			for k := range m {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			if !slices.Equal(keys, wantKeys) {
+				t.Fatalf("item %d keys = %v, want %v", i, keys, wantKeys)
+			}
+			if m["auth_type"] != "default" || m["auth_principal"] != "ses-alice" {
+				t.Fatalf("item %d = %v, want auth_type default and auth_principal ses-alice", i, m)
+			}
+		}
+		if lcTime(t, items[0].(map[string]any)["creation_time"]).After(lcTime(t, items[1].(map[string]any)["creation_time"])) {
+			t.Fatalf("list not sorted by creation_time: %s", r.Raw)
+		}
+		// No token in any form (D27): neither a UST nor an internal id.
+		for _, tok := range []string{a1, a2, nodetest.SessionID(t, a1), nodetest.SessionID(t, a2), "gAAAAA", "zust"} {
+			if strings.Contains(string(r.Raw), tok) {
+				t.Fatalf("list contains %q: %s", tok, r.Raw)
+			}
+		}
+		// The renewed session (a2, the newer one) has its history.
+		h := items[1].(map[string]any)["session_state_change_list"].([]any)
+		if len(h) != 2 {
+			t.Fatalf("history of the renewed session = %v, want login and renew", h)
+		}
+		for i, want := range []string{"login", "renew"} {
+			e := h[i].(map[string]any)
+			if e["ctx_source"] != want || e["idx"] != float64(i+1) || e["remote_addr"] != "127.0.0.1" ||
+				e["user_agent"] != "Go-http-client/1.1" || e["timestamp_utc"] == nil {
+				t.Fatalf("history entry %d = %v, want ctx_source %s idx %d", i, e, want, i+1)
+			}
+		}
+
+		same := list(a1, "target_ust", a2)
+		lcWant(t, "list with own other session as target", same, "")
+		if len(same.Body["result"].([]any)) != 2 {
+			t.Fatalf("list with target_ust = own session: %s, want alice's 2 sessions", same.Raw)
+		}
+		lcWant(t, "list with current_ust and target_ust", inst.Do("GET", "/zato/sso/user/session/list",
+			map[string]any{"current_ust": a1, "target_ust": a1, "current_app": "CRM"}), "")
+		lcWant(t, "regular user lists another user's sessions", list(a1, "target_ust", b1), "E005001")
+		lcWant(t, "target that does not resolve", list(a1, "target_ust", "gAAAAAnonsense"), "E007001")
+		other := list(sUST, "target_ust", b1)
+		lcWant(t, "super-user lists bob's sessions", other, "")
+		if items := other.Body["result"].([]any); len(items) != 1 || items[0].(map[string]any)["auth_principal"] != "ses-bob" {
+			t.Fatalf("super-user's list of bob = %s, want bob's session", other.Raw)
+		}
+	})
+
+	t.Run("history_keeps_100_entries", func(t *testing.T) {
+		c1, _ := inst.User(sUST, "ses-carol")
+		for range 105 {
+			lcWant(t, "renew", session("PATCH", c1), "")
+		}
+		items := list(c1).Body["result"].([]any)
+		h := items[0].(map[string]any)["session_state_change_list"].([]any)
+		if len(h) != domain.MaxHistory {
+			t.Fatalf("history has %d entries, want %d", len(h), domain.MaxHistory)
+		}
+		first, last := h[0].(map[string]any), h[len(h)-1].(map[string]any)
+		if first["idx"] != float64(7) || last["idx"] != float64(106) || first["ctx_source"] != "renew" {
+			t.Fatalf("history runs from %v to %v, want idx 7 (the oldest dropped first) to 106", first, last)
+		}
+	})
+
+	t.Run("only_listed_methods_D32", func(t *testing.T) {
+		for _, c := range []struct{ method, path string }{
+			{"PUT", "/zato/sso/user/session"}, {"DELETE", "/zato/sso/user/session"},
+			{"POST", "/zato/sso/user/session/list"}, {"GET", "/zato/sso/user/search/x"},
+			{"PUT", "/zato/sso/user/lock"}, {"GET", "/zato/sso/user/password"}, {"GET", "/zato/sso/user/signup"},
+		} {
+			r := inst.Do(c.method, c.path, lcReq(sUST))
+			if (r.Status != 405 && r.Status != 404) || r.SubStatus() != "E008001" {
+				t.Fatalf("%s %s = %d %s, want 405 (or 404) E008001", c.method, c.path, r.Status, r.Raw)
+			}
+		}
+	})
+}
+
+func TestSessions_RenewalBeforeExpiryKeepsSessionAndAttributes(t *testing.T) {
+	var clock nodetest.OffsetClock
+	inst := nodetest.Start(t, nodetest.WithNow(clock.Now))
+	sUST, _ := inst.SuperUser("renew-root")
+	a1, _ := inst.User(sUST, "renew-alice")
+	lcWant(t, "PUT session attr", inst.Do("PUT", "/zato/sso/session/attr", lcReq(a1, "name", "cart", "value", "c-1")), "")
+
+	clock.Advance(50 * time.Minute)
+	lcWant(t, "renew", inst.Do("PATCH", "/zato/sso/user/session", lcReq(a1)), "")
+	clock.Advance(30 * time.Minute) // past the first expiry, inside the renewed one
+	r := inst.Do("GET", "/zato/sso/session/attr", lcReq(a1, "name", "cart"))
+	lcWant(t, "GET after the first expiry", r, "")
+	if r.Body["found"] != true || r.Body["value"] != "c-1" {
+		t.Fatalf("GET after renewal = %s, want the attribute", r.Raw)
+	}
+	clock.Advance(31 * time.Minute) // past the renewed expiry
+	lcWant(t, "GET after the renewed expiry", inst.Do("GET", "/zato/sso/session/attr", lcReq(a1, "name", "cart")), "E007001")
+	lcWant(t, "renew after expiry", inst.Do("PATCH", "/zato/sso/user/session", lcReq(a1)), "E007001")
+}

@@ -1,0 +1,529 @@
+// Command bench measures ssoattr against the thinnest code that does the
+// same I/O, in one run, on a fresh data directory, without external tools:
+//
+//	go run ./scripts/bench            # the full run (under ten minutes on 2 cores)
+//	go run ./scripts/bench --quick    # a short version (under a minute)
+//	go run ./scripts/bench --json     # one JSON object on stdout, the table on stderr
+//
+// It starts the service as `ssoattr serve` does (internal/node.Start with the
+// options serve builds from its defaults: embedded JetStream, default
+// durability, strict reads, 120000 password rounds, HTTP on loopback),
+// creates a super-user and regular users with live sessions, then drives
+// every case with the same closed-loop HTTP load generator (keep-alive,
+// --conns connections, warm-up, fixed duration, --reps repetitions, medians).
+// Baselines: (a) raw JetStream publish-with-ack with a per-subject expected
+// sequence; (b) an Echo handler making one such publish; (c) an Echo handler
+// reading a map under a RWMutex. Then it measures start-up (rebuilding the
+// view against a raw read-back of the same stream) and the view's heap cost
+// per attribute. docs/PERFORMANCE.md explains the figures.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/eventstore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// params are the sizes of a run.
+type params struct {
+	quick        bool
+	jsonOut      bool
+	cpuprofile   string
+	dataDir      string
+	users        int
+	conns        int
+	warmup       time.Duration
+	duration     time.Duration
+	reps         int
+	rebuildSizes []int
+	memAttrs     int
+	memPerUser   int
+	cases        map[string]bool // nil: all
+}
+
+// allCases lists every case in the order they run.
+var allCases = []string{"raw_publish", "thin_write", "thin_read",
+	"set", "get", "get_local", "setmany", "create_delete", "sattr_set", "sattr_get", "login",
+	"startup", "memory"}
+
+func parseParams(args []string, stderr io.Writer) (params, error) {
+	var p params
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sizes, cases string
+	fs.BoolVar(&p.quick, "quick", false, "a short run (under a minute): smaller sizes and durations; flags given explicitly still win")
+	fs.BoolVar(&p.jsonOut, "json", false, "print one JSON object on stdout (the table goes to stderr)")
+	fs.StringVar(&p.cpuprofile, "cpuprofile", "", "write a CPU profile of everything after user setup to `FILE` (read it with go tool pprof -top FILE; pick what it covers with --cases)")
+	fs.StringVar(&p.dataDir, "data-dir", "", "data directory, which must not exist or be empty (default: a temporary directory, removed afterwards)")
+	fs.IntVar(&p.users, "users", 2000, "regular users, each logged in (at least --conns)")
+	fs.IntVar(&p.conns, "conns", 64, "connections (HTTP) or publishers (raw publish)")
+	fs.DurationVar(&p.warmup, "warmup", 2*time.Second, "warm-up of each case, not recorded")
+	fs.DurationVar(&p.duration, "duration", 5*time.Second, "duration of each repetition")
+	fs.IntVar(&p.reps, "reps", 3, "repetitions of each case (medians are reported)")
+	fs.StringVar(&sizes, "rebuild", "100000,1000000", "stream sizes (events) of the start-up measurement, comma-separated")
+	fs.IntVar(&p.memAttrs, "mem-attrs", 1000000, "live attributes of the memory measurement")
+	fs.IntVar(&p.memPerUser, "mem-per-user", 10, "attributes per user in the memory measurement")
+	fs.StringVar(&cases, "cases", "", "comma-separated cases to run (default all): "+strings.Join(allCases, ","))
+	if err := fs.Parse(args); err != nil {
+		return p, err
+	}
+	if fs.NArg() > 0 {
+		return p, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if p.quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		quick := map[string]func(){
+			"users":     func() { p.users = 64 },
+			"warmup":    func() { p.warmup = 200 * time.Millisecond },
+			"duration":  func() { p.duration = 500 * time.Millisecond },
+			"rebuild":   func() { sizes = "10000,50000" },
+			"mem-attrs": func() { p.memAttrs = 100000 },
+		}
+		for name, f := range quick {
+			if !set[name] {
+				f()
+			}
+		}
+	}
+	for _, s := range strings.Split(sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 100 {
+			return p, fmt.Errorf("--rebuild: %q is not a size of at least 100 events", s)
+		}
+		p.rebuildSizes = append(p.rebuildSizes, n)
+	}
+	slices.Sort(p.rebuildSizes)
+	if cases != "" {
+		p.cases = map[string]bool{}
+		for _, c := range strings.Split(cases, ",") {
+			c = strings.TrimSpace(c)
+			if !slices.Contains(allCases, c) {
+				return p, fmt.Errorf("--cases: unknown case %q", c)
+			}
+			p.cases[c] = true
+		}
+	}
+	switch {
+	case p.conns < 1 || p.reps < 1 || p.duration <= 0 || p.warmup < 0:
+		return p, errors.New("--conns, --reps and --duration must be positive")
+	case p.users < p.conns:
+		return p, fmt.Errorf("--users (%d) must be at least --conns (%d): two connections never write to one user", p.users, p.conns)
+	case p.memPerUser < 1 || p.memAttrs < p.memPerUser:
+		return p, errors.New("--mem-attrs must be at least --mem-per-user, which must be positive")
+	}
+	return p, nil
+}
+
+func (p params) want(c string) bool { return p.cases == nil || p.cases[c] }
+
+// results is everything a run measured.
+type results struct {
+	cases   map[string]caseResult
+	startup []rebuildResult
+	memory  *memoryResult
+	setup   map[string]float64
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	p, err := parseParams(args, stderr)
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	progress := func(format string, a ...any) {
+		fmt.Fprintf(stderr, "[%6.1fs] %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, a...))
+	}
+	dir, cleanup, err := dataDir(p.dataDir)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	// The profile starts after user setup, whose PBKDF2 work would drown
+	// everything else, and stops before the memory measurement.
+	var stopProfile func()
+	startProfile := func() error {
+		if p.cpuprofile == "" {
+			return nil
+		}
+		f, err := os.Create(p.cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return err
+		}
+		stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+		return nil
+	}
+	defer func() {
+		if stopProfile != nil {
+			stopProfile()
+		}
+	}()
+
+	res := results{cases: map[string]caseResult{}}
+	if err := runLive(ctx, p, dir, &res, progress, startProfile); err != nil {
+		return err
+	}
+	if stopProfile != nil {
+		stopProfile()
+		stopProfile = nil
+	}
+	if p.want("memory") {
+		users := p.memAttrs / p.memPerUser
+		progress("memory: %d users x %d attributes", users, p.memPerUser)
+		m := heapPerAttr(users, p.memPerUser)
+		res.memory = &m
+	}
+	out := report(p, res, time.Since(began))
+	table := stdout
+	if p.jsonOut {
+		table = stderr
+	}
+	printTable(table, out, res)
+	if p.jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	return nil
+}
+
+// runLive runs every case that needs the servers.
+func runLive(ctx context.Context, p params, dir string, res *results, progress func(string, ...any), startProfile func() error) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	payload, err := samplePayload()
+	if err != nil {
+		return err
+	}
+	b, err := startBaseline(ctx, filepath.Join(dir, "baseline"), payload)
+	if err != nil {
+		return err
+	}
+	defer b.close(context.Background())
+	s, err := startService(ctx, dir, log)
+	if err != nil {
+		return err
+	}
+	defer s.close(context.Background())
+	progress("service on %s; creating %d users at %d password rounds", s.url, p.users, s.n.SSO.Config().PasswordRounds)
+	if err := s.createUsers(ctx, p.users, p.conns, progress); err != nil {
+		return fmt.Errorf("setup: %w", err)
+	}
+	res.setup = s.setup
+	if err := startProfile(); err != nil {
+		return err
+	}
+	l := load{conns: p.conns, warmup: p.warmup, duration: p.duration}
+	var writes, reads, slow []*benchCase
+	add := func(list *[]*benchCase, name string, items int, newOp func(w int, c *httpClient) op) {
+		if p.want(name) {
+			*list = append(*list, newCase(name, items, p.conns, newOp))
+		}
+	}
+	// Baselines.
+	add(&writes, "raw_publish", 1, func(w int, _ *httpClient) op { return b.rawPublishOp(w, p.conns, p.users) })
+	thin := func(method, path string, want []byte, bodyOf func(u benchUser) []byte) func(w int, c *httpClient) op {
+		return func(w int, c *httpClient) op {
+			var reqs [][]req
+			for i := w; i < len(s.users); i += p.conns {
+				reqs = append(reqs, []req{{method, b.url() + path + "?k=" + strconv.Itoa(i), bodyOf(s.users[i]), want}})
+			}
+			return requestsOp(c, reqs)
+		}
+	}
+	add(&writes, "thin_write", 1, thin("PUT", "/thin/write", ok, func(u benchUser) []byte {
+		return body(u.ust, "name", attrName, "value", json.RawMessage(value32))
+	}))
+	b.fillValues(len(s.users), []byte(value32))
+	add(&reads, "thin_read", 0, thin("GET", "/thin/read", found, func(u benchUser) []byte { return body(u.ust, "name", attrName) }))
+
+	// The service. The replica answering get_local runs only while the
+	// reads are measured (its follower would otherwise load the writes), on
+	// the same address each time.
+	replicaAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	for _, c := range serviceCases {
+		base, list := s.url, &writes
+		switch c.name {
+		case "get", "sattr_get":
+			list = &reads
+		case "login":
+			list = &slow
+		}
+		add(list, c.name, c.items, func(w int, hc *httpClient) op {
+			return s.requestOp(w, p.conns, hc, func(u benchUser) []req { return c.build(s, base, u) })
+		})
+		if c.name == "get" {
+			add(list, "get_local", 0, func(w int, hc *httpClient) op {
+				return s.requestOp(w, p.conns, hc, func(u benchUser) []req { return c.build(s, "http://"+replicaAddr, u) })
+			})
+		}
+	}
+
+	// Repetitions are interleaved, case after case, so a baseline and the
+	// service are measured close in time and a burst of noise on the
+	// machine hits every case alike.
+	do := func(round int, bc *benchCase) error {
+		if err := l.rep(ctx, bc); err != nil {
+			return err
+		}
+		r := bc.res.Reps[len(bc.res.Reps)-1]
+		progress("%d/%d %-14s %9.0f ops/s  p50 %7.2f ms  p99 %7.2f ms  cpu %6.1f µs/op", round+1, p.reps, bc.name, r.OpsPerS, r.P50ms, r.P99ms, r.CPUusPerOp)
+		return nil
+	}
+	for round := range p.reps {
+		for _, bc := range writes {
+			if err := do(round, bc); err != nil {
+				return err
+			}
+		}
+		if len(reads) == 0 {
+			continue
+		}
+		if p.want("get_local") {
+			if err := s.startReplica(ctx, replicaAddr); err != nil {
+				return err
+			}
+		}
+		for _, bc := range reads {
+			if err := do(round, bc); err != nil {
+				return err
+			}
+		}
+		s.stopReplica(context.Background())
+		for _, bc := range reads {
+			if bc.name == "get_local" {
+				bc.closeIdle() // the next replica is a new server on the same address
+			}
+		}
+	}
+	// Login is slow by design (PBKDF2) and compared with nothing: last.
+	for round := range p.reps {
+		for _, bc := range slow {
+			if err := do(round, bc); err != nil {
+				return err
+			}
+		}
+	}
+	for _, list := range [][]*benchCase{writes, reads, slow} {
+		for _, bc := range list {
+			bc.closeIdle()
+			res.cases[bc.name] = bc.res
+		}
+	}
+	s.close(context.Background())
+
+	if p.want("startup") {
+		var err error
+		if res.startup, err = measureStartup(ctx, b.ns, b.nc, s.keys, p.rebuildSizes, p.reps, progress); err != nil {
+			return fmt.Errorf("startup: %w", err)
+		}
+	}
+	return nil
+}
+
+// samplePayload is the message every baseline publish sends: an attr.set
+// event as the service would store for one PUT.
+func samplePayload() ([]byte, error) {
+	now := domain.Truncate(time.Now())
+	uid := domain.NewUserID()
+	return eventstore.Encode(domain.Event{ID: eventstore.NewID(), Kind: domain.KindAttrSet,
+		Owner: domain.UserAttrsOwner(uid), Time: now, Actor: uid, App: app, RemoteAddr: "127.0.0.1",
+		CID: "0123456789abcdef01234567", Data: domain.EventData{Attrs: []domain.Attr{{Name: attrName,
+			Value: json.RawMessage(value32), Created: now, Modified: now, Expires: domain.Never}}}})
+}
+
+// dataDir returns the directory to run in: a fresh temporary one, or the
+// one given, which must be empty or absent.
+func dataDir(given string) (string, func(), error) {
+	if given == "" {
+		d, err := os.MkdirTemp("", "ssoattr-bench-")
+		if err != nil {
+			return "", nil, err
+		}
+		return d, func() { os.RemoveAll(d) }, nil
+	}
+	entries, err := os.ReadDir(given)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", nil, err
+	}
+	if len(entries) > 0 {
+		return "", nil, fmt.Errorf("--data-dir %s is not empty: the benchmark needs a fresh one", given)
+	}
+	if err := os.MkdirAll(given, 0o700); err != nil {
+		return "", nil, err
+	}
+	return given, func() {}, nil
+}
+
+// Targets of the full run (issue 5), as minimum ratios; heap is a maximum.
+var targets = []struct {
+	key   string
+	bound float64
+	max   bool
+}{
+	{"set_vs_thin_write", 0.8, false},
+	{"get_vs_thin_read", 0.7, false},
+	{"setmany_vs_set", 5, false},
+	{"rebuild_vs_readback", 0.8, false},
+	{"heap_bytes_per_attr", 400, true},
+}
+
+// report builds the JSON object: the ratios the targets are about at the
+// top level, then every raw figure.
+func report(p params, res results, wall time.Duration) map[string]any {
+	out := map[string]any{}
+	ratio := func(key, a, b string, items bool) {
+		x, okA := res.cases[a]
+		y, okB := res.cases[b]
+		if !okA || !okB || y.OpsPerS == 0 {
+			return
+		}
+		num := x.OpsPerS
+		if items {
+			num = x.ItemsPerS
+		}
+		out[key] = round(num / y.OpsPerS)
+	}
+	ratio("set_vs_thin_write", "set", "thin_write", false)
+	ratio("get_vs_thin_read", "get", "thin_read", false)
+	ratio("get_local_vs_thin_read", "get_local", "thin_read", false)
+	ratio("setmany_vs_set", "setmany", "set", true)
+	ratio("set_vs_raw_publish", "set", "raw_publish", false)
+	ratio("thin_write_vs_raw_publish", "thin_write", "raw_publish", false)
+	ratio("sattr_set_vs_thin_write", "sattr_set", "thin_write", false)
+	ratio("sattr_get_vs_thin_read", "sattr_get", "thin_read", false)
+	if n := len(res.startup); n > 0 {
+		out["rebuild_vs_readback"] = round(res.startup[n-1].RebuildVsReadback)
+		out["startup"] = res.startup
+	}
+	if res.memory != nil {
+		out["heap_bytes_per_attr"] = round(res.memory.BytesPerAttr)
+		out["memory"] = res.memory
+	}
+	met := map[string]bool{}
+	for _, t := range targets {
+		if v, ok := out[t.key].(float64); ok {
+			met[t.key] = v >= t.bound && !t.max || v <= t.bound && t.max
+		}
+	}
+	out["targets_met"] = met
+	cases := map[string]caseResult{}
+	for name, c := range res.cases {
+		cases[name] = c
+	}
+	out["cases"] = cases
+	out["setup"] = res.setup
+	out["machine"] = machine()
+	out["params"] = map[string]any{"quick": p.quick, "users": p.users, "conns": p.conns,
+		"warmup_s": p.warmup.Seconds(), "duration_s": p.duration.Seconds(), "reps": p.reps,
+		"rebuild_sizes": p.rebuildSizes, "mem_attrs": p.memAttrs, "mem_per_user": p.memPerUser,
+		"password_rounds": 120000, "read_consistency": "strict"}
+	out["wall_s"] = round(wall.Seconds())
+	return out
+}
+
+func round(x float64) float64 {
+	s := strconv.FormatFloat(x, 'g', 4, 64)
+	v, _ := strconv.ParseFloat(s, 64)
+	return v
+}
+
+func machine() map[string]any {
+	m := map[string]any{"nproc": runtime.NumCPU(), "gomaxprocs": runtime.GOMAXPROCS(0),
+		"go": runtime.Version(), "os": runtime.GOOS, "arch": runtime.GOARCH}
+	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m["cpu"] = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return m
+}
+
+func printTable(w io.Writer, out map[string]any, res results) {
+	mc := out["machine"].(map[string]any)
+	fmt.Fprintf(w, "\nssoattr benchmark: %v cores (%v), %v, GOMAXPROCS %v\n\n", mc["nproc"], mc["cpu"], mc["go"], mc["gomaxprocs"])
+	fmt.Fprintf(w, "%-14s %6s %11s %11s %9s %9s %11s\n", "case", "conns", "ops/s", "attrs/s", "p50 ms", "p99 ms", "cpu µs/op")
+	for _, name := range allCases {
+		c, ok := res.cases[name]
+		if !ok {
+			continue
+		}
+		items := "-"
+		if c.ItemsPerOp > 0 {
+			items = fmt.Sprintf("%.0f", c.ItemsPerS)
+		}
+		fmt.Fprintf(w, "%-14s %6d %11.0f %11s %9.2f %9.2f %11.1f\n", name, c.Conns, c.OpsPerS, items, c.P50ms, c.P99ms, c.CPUusPerOp)
+	}
+	if len(res.startup) > 0 {
+		fmt.Fprintf(w, "\n%-10s %12s %12s %14s %14s %8s\n", "start-up", "read-back s", "rebuild s", "read-back ev/s", "rebuild ev/s", "ratio")
+		for _, r := range res.startup {
+			fmt.Fprintf(w, "%-10d %12.2f %12.2f %14.0f %14.0f %8.2f\n", r.Events, r.ReadbackS, r.RebuildS, r.ReadbackPerS, r.RebuildPerS, r.RebuildVsReadback)
+		}
+	}
+	if res.memory != nil {
+		fmt.Fprintf(w, "\nmemory: %d attributes (%d users x %d): %d heap bytes, %.1f bytes per attribute\n",
+			res.memory.Attrs, res.memory.Users, res.memory.AttrsPerUser, res.memory.HeapBytes, res.memory.BytesPerAttr)
+	}
+	fmt.Fprintf(w, "\n%-24s %10s %10s\n", "ratio", "value", "target")
+	met := out["targets_met"].(map[string]bool)
+	for _, key := range []string{"set_vs_thin_write", "get_vs_thin_read", "get_local_vs_thin_read", "setmany_vs_set",
+		"set_vs_raw_publish", "thin_write_vs_raw_publish", "sattr_set_vs_thin_write", "sattr_get_vs_thin_read",
+		"rebuild_vs_readback", "heap_bytes_per_attr"} {
+		v, ok := out[key]
+		if !ok {
+			continue
+		}
+		target := ""
+		for _, t := range targets {
+			if t.key == key {
+				op := ">="
+				if t.max {
+					op = "<="
+				}
+				target = fmt.Sprintf("%s %g", op, t.bound)
+				if met[key] {
+					target += " ok"
+				} else {
+					target += " MISSED"
+				}
+			}
+		}
+		fmt.Fprintf(w, "%-24s %10v %10s\n", key, v, target)
+	}
+	fmt.Fprintf(w, "\nwall time %.0fs\n", out["wall_s"])
+}

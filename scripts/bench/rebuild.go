@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/projections"
+	"github.com/ssoattr/ssoattr/sso"
+)
+
+// rebuildStream holds the start-up measurements' events: the service's
+// stream configuration, name and subjects (sso.>), on the baseline server.
+const rebuildStream = "SSO"
+
+// eventGen makes a realistic history: one user.created (a full account
+// snapshot, secrets encrypted) every 100 events, and between them attr.set
+// events of one attribute each (16-byte name out of 100 per user, 32-byte
+// value) for random users created so far.
+type eventGen struct {
+	keys  *sso.Keyring
+	rnd   *rand.Rand
+	users []string
+	n     int
+}
+
+func newEventGen(keys *sso.Keyring) *eventGen {
+	return &eventGen{keys: keys, rnd: rand.New(rand.NewPCG(1, 2))}
+}
+
+func (g *eventGen) next() domain.Event {
+	now := domain.Truncate(time.Now())
+	e := domain.Event{ID: eventstore.NewID(), Time: now, App: app, RemoteAddr: "127.0.0.1",
+		CID: fmt.Sprintf("%024x", g.rnd.Uint64())}
+	defer func() { g.n++ }()
+	if g.n%100 == 0 {
+		id := domain.NewUserID()
+		g.users = append(g.users, id)
+		u := &domain.User{ID: id, Username: fmt.Sprintf("rebuild-user-%07d", len(g.users)),
+			ApprovalStatus: domain.ApprovalApproved, ApprovalStatusModTime: now, ApprovalStatusModBy: "auto",
+			PasswordHash:  g.keys.EncryptString("$pbkdf2-sha512$120000$c2FsdHNhbHRzYWx0c2FsdA$" + fmt.Sprintf("%086x", g.rnd.Uint64())),
+			PasswordIsSet: true, PasswordLastSet: now, PasswordExpiry: now.Add(730 * 24 * time.Hour),
+			SignUpStatus: domain.SignupFinal, SignUpTime: now,
+			TOTPKey:     g.keys.EncryptString("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"),
+			CreationCtx: `{"current_app":"CRM","remote_addr":"127.0.0.1"}`,
+		}
+		e.Kind, e.Owner, e.Actor, e.Data = domain.KindUserCreated, domain.UserOwner(id), "cli", domain.EventData{User: u}
+		return e
+	}
+	id := g.users[g.rnd.IntN(len(g.users))]
+	e.Kind, e.Owner, e.Actor = domain.KindAttrSet, domain.UserAttrsOwner(id), id
+	e.Data.Attrs = []domain.Attr{{Name: fmt.Sprintf("bench-attr-%05d", g.rnd.IntN(100)), Value: json.RawMessage(value32),
+		Created: now, Modified: now, Expires: domain.Never}}
+	return e
+}
+
+// writeEvents appends n more events with asynchronous publishes, straight
+// to the stream (not through the service: only the reading side is
+// measured).
+func writeEvents(ctx context.Context, nc *nats.Conn, g *eventGen, n int) error {
+	var failed atomic.Int64
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncErrHandler(func(jetstream.JetStream, *nats.Msg, error) { failed.Add(1) }))
+	if err != nil {
+		return err
+	}
+	for range n {
+		e := g.next()
+		data, err := eventstore.Encode(e)
+		if err != nil {
+			return err
+		}
+		if _, err := js.PublishAsync(eventstore.Subject(e.Owner), data, jetstream.WithMsgID(e.ID)); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+	}
+	select {
+	case <-js.PublishAsyncComplete():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if f := failed.Load(); f > 0 {
+		return fmt.Errorf("%d of %d publishes failed", f, n)
+	}
+	return nil
+}
+
+// openStore connects afresh, as a new process would, and opens the store.
+func openStore(ctx context.Context, ns *server.Server) (*nats.Conn, *eventstore.Store, error) {
+	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns), nats.Name("bench-startup"))
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	st, err := eventstore.Open(ctx, js, eventstore.Config{Stream: rebuildStream})
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, st, nil
+}
+
+// readback is the raw read-back: a fresh connection, the stream's last
+// sequence, then the ordered consumer the view's follower uses
+// (eventstore.Store.Follow), decoding every event with eventstore.Decode
+// and doing nothing else with it, until the last sequence.
+func readback(ctx context.Context, ns *server.Server, want int) (time.Duration, error) {
+	start := time.Now()
+	nc, st, err := openStore(ctx, ns)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	last, err := st.LastSeq(ctx)
+	if err != nil {
+		return 0, err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	n, bad := 0, 0
+	err = st.Follow(runCtx, 1, func(seq uint64, _ domain.Event, err error) {
+		n++
+		if err != nil {
+			bad++
+		}
+		if seq >= last {
+			cancel()
+		}
+	})
+	took := time.Since(start)
+	if err != nil && (!errors.Is(err, context.Canceled) || ctx.Err() != nil) {
+		return 0, fmt.Errorf("read back: %w", err)
+	}
+	if n != want || bad != 0 {
+		return 0, fmt.Errorf("read back %d events (%d malformed), want %d", n, bad, want)
+	}
+	return took, nil
+}
+
+// rebuild is the service's start-up: a fresh connection and a fresh View
+// caught up with the stream (projections.View.CatchUp, as internal/node
+// does), in this process.
+func rebuild(ctx context.Context, ns *server.Server, want int) (time.Duration, error) {
+	start := time.Now()
+	nc, st, err := openStore(ctx, ns)
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	v := projections.NewView(time.Now)
+	runCtx, cancel := context.WithCancel(ctx)
+	done, err := v.CatchUp(runCtx, st)
+	took := time.Since(start)
+	cancel()
+	if err != nil {
+		return 0, fmt.Errorf("rebuild: %w", err)
+	}
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		return 0, fmt.Errorf("follower: %w", err)
+	}
+	if got := v.Applied(); got != uint64(want) || v.Skipped() != 0 || v.Len() == 0 {
+		return 0, fmt.Errorf("rebuilt to sequence %d (%d skipped, %d attributes), want %d", got, v.Skipped(), v.Len(), want)
+	}
+	return took, nil
+}
+
+// rebuildResult is one stream size's start-up figures (medians).
+type rebuildResult struct {
+	Events            int       `json:"events"`
+	ReadbackS         float64   `json:"readback_s"`
+	RebuildS          float64   `json:"rebuild_s"`
+	ReadbackPerS      float64   `json:"readback_events_per_s"`
+	RebuildPerS       float64   `json:"rebuild_events_per_s"`
+	RebuildVsReadback float64   `json:"rebuild_vs_readback"`
+	ReadbackReps      []float64 `json:"readback_reps_s"`
+	RebuildReps       []float64 `json:"rebuild_reps_s"`
+	WriteEventsPerS   float64   `json:"write_events_per_s"`
+}
+
+// measureStartup writes the stream up to each size in turn and times reps
+// read-backs and rebuilds at each, alternating them.
+func measureStartup(ctx context.Context, ns *server.Server, nc *nats.Conn, keys *sso.Keyring, sizes []int, reps int, progress func(string, ...any)) ([]rebuildResult, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, eventstore.StreamConfig(eventstore.Config{Stream: rebuildStream})); err != nil {
+		return nil, err
+	}
+	g := newEventGen(keys)
+	var out []rebuildResult
+	for _, size := range sizes {
+		if size <= g.n {
+			continue
+		}
+		start, more := time.Now(), size-g.n
+		if err := writeEvents(ctx, nc, g, more); err != nil {
+			return nil, err
+		}
+		r := rebuildResult{Events: size}
+		r.WriteEventsPerS = float64(more) / time.Since(start).Seconds()
+		progress("wrote the stream up to %d events", size)
+		for range reps {
+			d, err := readback(ctx, ns, size)
+			if err != nil {
+				return nil, err
+			}
+			r.ReadbackReps = append(r.ReadbackReps, d.Seconds())
+			gc()
+			if d, err = rebuild(ctx, ns, size); err != nil {
+				return nil, err
+			}
+			r.RebuildReps = append(r.RebuildReps, d.Seconds())
+			gc()
+		}
+		id := func(x float64) float64 { return x }
+		r.ReadbackS, r.RebuildS = median(r.ReadbackReps, id), median(r.RebuildReps, id)
+		r.ReadbackPerS, r.RebuildPerS = float64(size)/r.ReadbackS, float64(size)/r.RebuildS
+		r.RebuildVsReadback = r.ReadbackS / r.RebuildS
+		progress("%d events: read-back %.2fs, rebuild %.2fs", size, r.ReadbackS, r.RebuildS)
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -1,0 +1,433 @@
+package sso
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/ssoattr/ssoattr/domain"
+)
+
+// Field is one field of an update whose null and absent mean different
+// things (SPEC 6.6): Sent reports that the key was present, Null that its
+// value was JSON null; otherwise Value holds it.
+type Field[T any] struct {
+	Sent  bool
+	Null  bool
+	Value T
+}
+
+// Set returns a Field sent with v.
+func Set[T any](v T) Field[T] { return Field[T]{Sent: true, Value: v} }
+
+// UserUpdate is the input of PATCH /zato/sso/user (SPEC 6.6). The HTTP layer
+// turns a null sent for IsLocked, PasswordExpiry or PasswordMustChange into
+// an absent field, as the table says.
+type UserUpdate struct {
+	Username      Field[string]
+	Email         Field[string]
+	DisplayName   Field[string]
+	FirstName     Field[string]
+	MiddleName    Field[string]
+	LastName      Field[string]
+	IsTOTPEnabled Field[bool]
+	TOTPLabel     Field[string]
+
+	// Super-user only.
+	IsLocked           Field[bool]
+	PasswordExpiry     Field[time.Time]
+	PasswordMustChange Field[bool]
+	SignUpStatus       Field[string]
+	ApprovalStatus     Field[string]
+}
+
+func (up *UserUpdate) superOnly() bool {
+	return up.IsLocked.Sent || up.PasswordExpiry.Sent || up.PasswordMustChange.Sent ||
+		up.SignUpStatus.Sent || up.ApprovalStatus.Sent
+}
+
+// changed returns the names of the fields sent, for the event's record.
+func (up *UserUpdate) changed() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		sent bool
+	}{{"username", up.Username.Sent}, {"email", up.Email.Sent}, {"display_name", up.DisplayName.Sent},
+		{"first_name", up.FirstName.Sent}, {"middle_name", up.MiddleName.Sent}, {"last_name", up.LastName.Sent},
+		{"is_totp_enabled", up.IsTOTPEnabled.Sent}, {"totp_label", up.TOTPLabel.Sent},
+		{"is_locked", up.IsLocked.Sent}, {"password_expiry", up.PasswordExpiry.Sent},
+		{"password_must_change", up.PasswordMustChange.Sent}, {"sign_up_status", up.SignUpStatus.Sent},
+		{"approval_status", up.ApprovalStatus.Sent}} {
+		if f.sent {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// validUsername is the rule for a username set by a super-user or by its
+// owner: 1 to 191 characters, not only spaces, no control characters.
+func validUsername(name string) bool {
+	return strings.TrimSpace(name) != "" && len([]rune(name)) <= 191 &&
+		strings.IndexFunc(name, unicode.IsControl) < 0
+}
+
+// check is the input step of SPEC 1.5 (step 5) for an update: something to
+// change (domain.ErrMissingInput), and values of the right form
+// (domain.ErrInvalidInput).
+func (up *UserUpdate) check() error {
+	if len(up.changed()) == 0 {
+		return domain.ErrMissingInput
+	}
+	if up.Username.Sent && (up.Username.Null || !validUsername(up.Username.Value)) {
+		return domain.ErrInvalidInput
+	}
+	if up.IsTOTPEnabled.Sent && up.IsTOTPEnabled.Null { // D22
+		return domain.ErrInvalidInput
+	}
+	if f := up.SignUpStatus; f.Sent && (f.Null || f.Value != domain.SignupBeforeConfirmation && f.Value != domain.SignupFinal) {
+		return domain.ErrInvalidInput
+	}
+	if f := up.ApprovalStatus; f.Sent && (f.Null || f.Value != domain.ApprovalBeforeDecision &&
+		f.Value != domain.ApprovalApproved && f.Value != domain.ApprovalRejected) {
+		return domain.ErrInvalidInput
+	}
+	return nil
+}
+
+func nullable(f Field[string], dst **string) {
+	switch {
+	case !f.Sent:
+	case f.Null:
+		*dst = nil
+	default:
+		v := f.Value
+		*dst = &v
+	}
+}
+
+// applyUpdate writes the update on u, a clone of the stored account. by is the
+// caller's user id.
+func (s *Service) applyUpdate(up *UserUpdate, u *domain.User, by string, now time.Time) {
+	if up.Username.Sent {
+		u.Username = up.Username.Value
+	}
+	if up.Email.Sent {
+		u.Email = nil
+		if !up.Email.Null {
+			e := s.storeEmail(up.Email.Value)
+			u.Email = &e
+		}
+	}
+	// The search matches names case-insensitively against these fields
+	// themselves, so clearing one clears its "search copy" too (D22).
+	nullable(up.DisplayName, &u.DisplayName)
+	nullable(up.FirstName, &u.FirstName)
+	nullable(up.MiddleName, &u.MiddleName)
+	nullable(up.LastName, &u.LastName)
+	if up.IsTOTPEnabled.Sent {
+		u.IsTOTPEnabled = up.IsTOTPEnabled.Value
+	}
+	if up.TOTPLabel.Sent {
+		u.TOTPLabel = "" // the default label
+		if !up.TOTPLabel.Null && up.TOTPLabel.Value != "" {
+			u.TOTPLabel = s.keys.EncryptString(up.TOTPLabel.Value) // D22
+		}
+	}
+	if up.IsLocked.Sent {
+		u.IsLocked, u.LockedTime, u.LockedBy = up.IsLocked.Value, &now, &by
+	}
+	if up.PasswordExpiry.Sent {
+		u.PasswordExpiry = up.PasswordExpiry.Value
+	}
+	if up.PasswordMustChange.Sent {
+		u.PasswordMustChange = up.PasswordMustChange.Value
+	}
+	if up.SignUpStatus.Sent {
+		u.SignUpStatus = up.SignUpStatus.Value
+	}
+	if up.ApprovalStatus.Sent {
+		u.ApprovalStatus, u.ApprovalStatusModBy, u.ApprovalStatusModTime = up.ApprovalStatus.Value, by, now
+	}
+}
+
+// UpdateUser is PATCH /zato/sso/user (SPEC 6.6): the caller's own account,
+// or, for a super-user, the one userID names. An absent field is left as
+// it is; a null one is set to null. It returns domain.ErrMissingInput when
+// nothing is to be changed, domain.ErrInvalidInput for a bad value or a
+// super-user-only field sent by a regular user, domain.ErrUsernameExists when
+// the new username is taken, and the TUR errors of SPEC 3.5.
+//
+// A rename is one atomic batch: the claim of the new username, the new
+// account, the release of the old username. Two writers renaming to the same
+// name cannot both win, whichever replica they run on.
+func (s *Service) UpdateUser(ctx context.Context, m Meta, ust, userID string, up UserUpdate) error {
+	if err := up.check(); err != nil {
+		return err
+	}
+	c, err := s.begin(ctx, ust, m)
+	if err != nil {
+		return err
+	}
+	target, err := s.targetUser(c, userID)
+	if err != nil {
+		return err
+	}
+	if !c.User.IsSuperUser && up.superOnly() {
+		return domain.ErrInvalidInput
+	}
+	changed := up.changed()
+	return s.commit(ctx, func(now time.Time) ([]domain.Pending, error) {
+		cur, seq, ok := s.view.User(target.ID)
+		if !ok {
+			return nil, domain.ErrNoSuchUser
+		}
+		u := cur.Clone()
+		s.applyUpdate(&up, u, c.User.ID, now)
+		updated := domain.Pending{Expected: seq, Event: s.event(m, c.User.ID, domain.KindUserUpdated,
+			domain.UserOwner(u.ID), now, domain.EventData{User: u, Changed: changed})}
+		if u.Username == cur.Username {
+			return []domain.Pending{updated}, nil
+		}
+		holder, claimSeq := s.view.UsernameClaim(u.Username)
+		if holder != "" && holder != u.ID {
+			return nil, domain.ErrUsernameExists
+		}
+		ps := []domain.Pending{
+			{Expected: claimSeq, Event: s.event(m, c.User.ID, domain.KindUsernameClaimed,
+				domain.UsernameOwner(u.Username), now, domain.EventData{Username: u.Username, UserID: u.ID})},
+			updated,
+		}
+		if holder, oldSeq := s.view.UsernameClaim(cur.Username); holder == u.ID {
+			ps = append(ps, domain.Pending{Expected: oldSeq, Event: s.event(m, c.User.ID, domain.KindUsernameReleased,
+				domain.UsernameOwner(cur.Username), now, domain.EventData{Username: cur.Username, UserID: u.ID})})
+		}
+		return ps, nil
+	})
+}
+
+// DeleteUser is DELETE /zato/sso/user (SPEC 6.7): a super-user deletes
+// another account with its sessions, user attributes and session
+// attributes. It returns domain.ErrNotAllowed for a regular caller,
+// domain.ErrNoSuchUser for an unknown user (D23) and
+// domain.ErrInvalidOperation when the caller names themselves.
+func (s *Service) DeleteUser(ctx context.Context, m Meta, ust, userID string) error {
+	c, u, err := s.superTarget(ctx, m, ust, userID)
+	if err != nil {
+		return err
+	}
+	if u.ID == c.User.ID {
+		return domain.ErrInvalidOperation
+	}
+	return s.deleteUser(ctx, m, c.User.ID, u.ID)
+}
+
+// removal is an attribute set that ends with its owner.
+type removal struct {
+	owner domain.Owner
+	seq   uint64
+	names []string
+}
+
+// removals returns the user's attribute sets that hold live attributes: the
+// user's own and those of each live session.
+func (s *Service) removals(userID string) []removal {
+	owners := []domain.Owner{domain.UserAttrsOwner(userID)}
+	for _, sess := range s.view.UserSessions(userID) {
+		owners = append(owners, domain.SessionAttrsOwner(userID, sess.ID))
+	}
+	var out []removal
+	for _, o := range owners {
+		if names := s.view.Names(o); len(names) > 0 {
+			out = append(out, removal{owner: o, seq: s.view.LastSeq(o), names: names})
+		}
+	}
+	return out
+}
+
+// deleteUser appends user.deleted and the release of the username as one
+// atomic batch; the view drops the user's sessions and attributes with it.
+// Then, like endSession, it records attr.removed on each attribute set that
+// had attributes: the record subscribers see, not needed for correctness,
+// so a failure there is logged, not returned.
+func (s *Service) deleteUser(ctx context.Context, m Meta, actor, id string) error {
+	var gone []removal
+	err := s.commit(ctx, func(now time.Time) ([]domain.Pending, error) {
+		cur, seq, ok := s.view.User(id)
+		if !ok {
+			return nil, domain.ErrNoSuchUser
+		}
+		gone = s.removals(id)
+		ps := []domain.Pending{{Expected: seq, Event: s.event(m, actor, domain.KindUserDeleted,
+			domain.UserOwner(id), now, domain.EventData{Reason: domain.ReasonUserDeleted})}}
+		if holder, claimSeq := s.view.UsernameClaim(cur.Username); holder == id {
+			ps = append(ps, domain.Pending{Expected: claimSeq, Event: s.event(m, actor, domain.KindUsernameReleased,
+				domain.UsernameOwner(cur.Username), now, domain.EventData{Username: cur.Username, UserID: id})})
+		}
+		return ps, nil
+	})
+	if err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "user deleted", slog.String("user_id", id), slog.String("by", actor))
+	s.recordRemovals(ctx, m, actor, gone, domain.ReasonUserDeleted)
+	return nil
+}
+
+// recordRemovals appends attr.removed for each attribute set, logging
+// (not returning) failures.
+func (s *Service) recordRemovals(ctx context.Context, m Meta, actor string, gone []removal, reason string) {
+	for _, r := range gone {
+		ev := s.event(m, actor, domain.KindAttrRemoved, r.owner, s.clock(), domain.EventData{Names: r.names, Reason: reason})
+		if _, err := s.store.AppendAll(ctx, []domain.Pending{{Event: ev, Expected: r.seq}}); err != nil {
+			s.log.WarnContext(ctx, "attributes removal event not written",
+				slog.String("owner", r.owner.String()), slog.Any("err", err))
+		}
+	}
+}
+
+// SetLocked is POST (lock) and DELETE (unlock) /zato/sso/user/lock (SPEC
+// 6.9). Both record the caller in locked_by and the time in locked_time. It
+// returns domain.ErrNotAllowed for a regular caller and domain.ErrNoSuchUser
+// for an unknown user (D24).
+func (s *Service) SetLocked(ctx context.Context, m Meta, ust, userID string, locked bool) error {
+	c, u, err := s.superTarget(ctx, m, ust, userID)
+	if err != nil {
+		return err
+	}
+	return s.setLocked(ctx, m, c.User.ID, u.ID, locked)
+}
+
+func (s *Service) setLocked(ctx context.Context, m Meta, by, id string, locked bool) error {
+	kind := domain.KindUserUnlocked
+	if locked {
+		kind = domain.KindUserLocked
+	}
+	return s.changeUser(ctx, m, by, id, kind, func(u *domain.User, now time.Time) error {
+		u.IsLocked, u.LockedTime, u.LockedBy = locked, &now, &by
+		return nil
+	})
+}
+
+// PasswordChange is the input of PATCH /zato/sso/user/password (SPEC 6.10).
+// Nil pointers are fields that were not sent.
+type PasswordChange struct {
+	UserID      string
+	NewPassword string
+	OldPassword *string
+	MustChange  *bool
+	ExpiryDays  *int64
+}
+
+// maxExpiryDays keeps days*24h inside a time.Duration; anything longer is
+// clamped to "never" anyway.
+const maxExpiryDays = 100_000
+
+func (s *Service) passwordExpiry(days *int64) time.Duration {
+	if days == nil || *days <= 0 {
+		return s.cfg.PasswordExpiry
+	}
+	return time.Duration(min(*days, maxExpiryDays)) * 24 * time.Hour
+}
+
+// ChangePassword is PATCH /zato/sso/user/password (SPEC 6.10, D25). The
+// caller is authenticated without the password-expiry check. Changing one's
+// own password needs the old one (domain.ErrNotAllowed when missing or
+// wrong); a super-user may change anyone's, and alone may set must_change
+// and the expiry. The new password must pass the policy (its codes).
+func (s *Service) ChangePassword(ctx context.Context, m Meta, ust string, in PasswordChange) error {
+	if err := s.Sync(ctx); err != nil {
+		return err
+	}
+	c, err := s.authenticate(ust, m, true)
+	if err != nil {
+		return err
+	}
+	target, err := s.targetUser(c, in.UserID)
+	if err != nil {
+		return err
+	}
+	own := target.ID == c.User.ID
+	if own {
+		if in.OldPassword == nil || *in.OldPassword == "" {
+			return domain.ErrNotAllowed
+		}
+		hash, err := s.keys.DecryptString(target.PasswordHash)
+		if err != nil || !checkPassword(hash, *in.OldPassword) {
+			return domain.ErrNotAllowed
+		}
+	}
+	if err := s.checkPolicy(in.NewPassword); err != nil {
+		return err
+	}
+	var mustChange *bool // nil: leave the flag as it is
+	expiry := s.cfg.PasswordExpiry
+	switch {
+	case !c.User.IsSuperUser: // own password: the flag is cleared (D25)
+		mustChange = new(bool)
+	case own:
+		mustChange = new(bool)
+		if in.MustChange != nil {
+			mustChange = in.MustChange
+		}
+		expiry = s.passwordExpiry(in.ExpiryDays)
+	default:
+		mustChange = in.MustChange
+		expiry = s.passwordExpiry(in.ExpiryDays)
+	}
+	return s.setPassword(ctx, m, c.User.ID, target.ID, in.NewPassword, mustChange, expiry)
+}
+
+// setPassword stores a new password hash for the user with that id.
+func (s *Service) setPassword(ctx context.Context, m Meta, actor, id, password string, mustChange *bool, expiry time.Duration) error {
+	hash := s.keys.EncryptString(hashPassword(password, s.cfg.PasswordRounds)) // once, outside a retried decision
+	return s.changeUser(ctx, m, actor, id, domain.KindUserPasswordChanged, func(u *domain.User, now time.Time) error {
+		u.PasswordHash, u.PasswordIsSet = hash, true
+		u.PasswordLastSet, u.PasswordExpiry = now, domain.AddClamped(now, expiry)
+		if mustChange != nil {
+			u.PasswordMustChange = *mustChange
+		}
+		return nil
+	})
+}
+
+// SetTOTP is PATCH /zato/sso/user/totp (SPEC 6.11, D26): it sets the target
+// user's TOTP key, generating one when key is empty, and its label (empty:
+// the default label), both stored encrypted. is_totp_enabled is not changed.
+// It returns the key now in force; domain.ErrInvalidInput for a key that is
+// not at least 16 base32 characters; the TUR errors of SPEC 3.5.
+func (s *Service) SetTOTP(ctx context.Context, m Meta, ust, userID, key, label string) (string, error) {
+	if key != "" && !validTOTPKey(key) {
+		return "", domain.ErrInvalidInput
+	}
+	c, err := s.begin(ctx, ust, m)
+	if err != nil {
+		return "", err
+	}
+	target, err := s.targetUser(c, userID)
+	if err != nil {
+		return "", err
+	}
+	return s.setTOTP(ctx, m, c.User.ID, target.ID, key, label)
+}
+
+func (s *Service) setTOTP(ctx context.Context, m Meta, actor, id, key, label string) (string, error) {
+	if key == "" {
+		key = newTOTPKey()
+	}
+	key = strings.ToUpper(key)
+	sealedKey, sealedLabel := s.keys.EncryptString(key), ""
+	if label != "" {
+		sealedLabel = s.keys.EncryptString(label)
+	}
+	err := s.changeUser(ctx, m, actor, id, domain.KindUserTOTPChanged, func(u *domain.User, _ time.Time) error {
+		u.TOTPKey, u.TOTPLabel = sealedKey, sealedLabel
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return key, nil
+}
