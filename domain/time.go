@@ -83,5 +83,10 @@ func ParseTime(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, errBadTime
 	}
+	// An offset can carry 9999-12-31 into year 10000 (or 0000-01-01 into
+	// year -1), which FormatTime cannot write as SPEC 1.6 output.
+	if y := t.UTC().Year(); y < 0 || y > 9999 {
+		return time.Time{}, errBadTime
+	}
 	return Truncate(t), nil
 }

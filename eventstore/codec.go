@@ -66,6 +66,11 @@ func Decode(data []byte) (domain.Event, error) {
 		len(env.Type) <= len(TypePrefix)+len(TypeVersion) {
 		return domain.Event{}, fmt.Errorf("%w: type %q, specversion %q", ErrMalformed, env.Type, env.SpecVersion)
 	}
+	// Encode writes the time in UTC, where JSON can only hold years 0 to
+	// 9999: a time outside them could be read but never written again.
+	if y := env.Time.UTC().Year(); y < 0 || y > 9999 {
+		return domain.Event{}, fmt.Errorf("%w: time %s", ErrMalformed, env.Time)
+	}
 	owner, err := ParseSubject(env.Subject)
 	if err != nil {
 		return domain.Event{}, fmt.Errorf("%w: subject %q", ErrMalformed, env.Subject)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
 	"testing"
 
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
@@ -55,6 +57,25 @@ func BenchmarkAttrHandlers(b *testing.B) {
 			b.Fatalf("%s %s = %d %s", method, path, rec.Code, rec.Body.Bytes())
 		}
 	}
+	// set/parallel: 64 callers, each writing to its own user, as the load
+	// benchmark's connections do.
+	var bodies [][]byte
+	for i := range 64 {
+		u, _ := strict.User(ust, "bench-user-"+strconv.Itoa(i))
+		data, _ := json.Marshal(map[string]any{"ust": u, "current_app": "CRM", "name": "bench-attr-00001", "value": value})
+		bodies = append(bodies, data)
+	}
+	b.Run("set/parallel", func(b *testing.B) {
+		var next atomic.Int64
+		b.SetParallelism(32)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			body := bodies[(next.Add(1)-1)%int64(len(bodies))]
+			for pb.Next() {
+				serve(b, strict, "PUT", "/zato/sso/user/attr", body)
+			}
+		})
+	})
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()

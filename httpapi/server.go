@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -182,8 +183,19 @@ func (s *Server) reply(c echo.Context, fields ...field) error {
 	return s.write(c, http.StatusOK, "ok", nil, fields)
 }
 
+// replyBufs recycles response buffers: the writer copies a response out
+// before Blob returns, and every request builds one.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 func (s *Server) write(c echo.Context, code int, status string, sub []string, fields []field) error {
-	buf := make([]byte, 0, 256)
+	pb := replyBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*pb) <= 64<<10 { // a rare huge answer is not kept
+			replyBufs.Put(pb)
+		}
+	}()
+	buf := (*pb)[:0]
+	defer func() { *pb = buf[:0] }()
 	buf = append(buf, `{"cid":"`...)
 	buf = append(buf, cid(c)...)
 	buf = append(buf, `","status":"`...)
@@ -191,8 +203,7 @@ func (s *Server) write(c echo.Context, code int, status string, sub []string, fi
 	buf = append(buf, '"')
 	if len(sub) > 0 {
 		buf = append(buf, `,"sub_status":`...)
-		b, _ := json.Marshal(sub)
-		buf = append(buf, b...)
+		buf, _ = appendJSON(buf, sub)
 	}
 	for _, f := range fields {
 		if f.val == nil {
@@ -207,7 +218,7 @@ func (s *Server) write(c echo.Context, code int, status string, sub []string, fi
 		}
 	}
 	buf = append(buf, '}')
-	return c.JSONBlob(code, buf)
+	return c.Blob(code, "application/json; charset=utf-8", buf) // SPEC 1.3
 }
 
 func appendJSON(buf []byte, v any) ([]byte, error) {
@@ -216,6 +227,10 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 		return appendJSONString(buf, x), nil
 	case bool:
 		return strconv.AppendBool(buf, x), nil
+	case int:
+		return strconv.AppendInt(buf, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(buf, x, 10), nil
 	case json.RawMessage:
 		return append(buf, x...), nil
 	case []string:

@@ -57,7 +57,9 @@ type Config struct {
 	MaxItems      int
 	MaxWriteBytes int
 	// MaxConflictRetries bounds how often a command is decided again after
-	// losing a race with another writer.
+	// losing a race with another writer. Each loss costs a random pause of
+	// up to 64 ms, so the request deadline bounds the total as well; with N
+	// writers on one owner the last needs about N attempts.
 	MaxConflictRetries int
 	// LocalReads skips the read-your-writes barrier: a request sees what this
 	// process has applied, which may miss a change another replica has just
@@ -102,7 +104,7 @@ func DefaultConfig() Config {
 		DefaultTOTPLabel:      "Zato SSO",
 		MaxItems:              1000,
 		MaxWriteBytes:         512 << 10,
-		MaxConflictRetries:    10,
+		MaxConflictRetries:    100,
 	}
 }
 

@@ -145,7 +145,7 @@ func (s *Service) AttrHistory(ctx context.Context, m Meta, ust string, scope Att
 		limit = DefaultHistoryLimit
 	}
 	limit = min(limit, MaxHistoryLimit)
-	log, err := s.eventLog()
+	events, err := s.eventLog()
 	if err != nil {
 		return HistoryPage{}, err
 	}
@@ -158,7 +158,7 @@ func (s *Service) AttrHistory(ctx context.Context, m Meta, ust string, scope Att
 		return HistoryPage{}, err
 	}
 	var out []Change
-	err = log.ReadOwners(ctx, []domain.Owner{owner}, max(after.seq, 1), func(seq uint64, e domain.Event) bool {
+	err = events.ReadOwners(ctx, []domain.Owner{owner}, max(after.seq, 1), func(seq uint64, e domain.Event) bool {
 		if !q.Since.IsZero() && e.Time.Before(q.Since) || !q.Until.IsZero() && e.Time.After(q.Until) {
 			return true
 		}
@@ -200,7 +200,7 @@ func (s *Service) AttrHistory(ctx context.Context, m Meta, ust string, scope Att
 // ended (its user is found in the stream), which its owner and super-users
 // may still read.
 func (s *Service) auditOwner(ctx context.Context, c *Caller, scope AttrScope) (domain.Owner, error) {
-	log, err := s.eventLog()
+	events, err := s.eventLog()
 	if err != nil {
 		return domain.Owner{}, err
 	}
@@ -218,7 +218,7 @@ func (s *Service) auditOwner(ctx context.Context, c *Caller, scope AttrScope) (d
 		if !domain.IsToken(uid) {
 			return domain.Owner{}, domain.ErrNoSuchUser
 		}
-		if found, err := log.HasEvents(ctx, domain.UserOwner(uid)); err != nil {
+		if found, err := events.HasEvents(ctx, domain.UserOwner(uid)); err != nil {
 			return domain.Owner{}, err
 		} else if !found {
 			return domain.Owner{}, domain.ErrNoSuchUser
@@ -235,7 +235,7 @@ func (s *Service) auditOwner(ctx context.Context, c *Caller, scope AttrScope) (d
 	var uid string
 	if sess, _, ok := s.view.Session(sid); ok {
 		uid = sess.UserID
-	} else if uid, err = log.SessionUser(ctx, sid); err != nil {
+	} else if uid, err = events.SessionUser(ctx, sid); err != nil {
 		return domain.Owner{}, err
 	} else if uid == "" {
 		return domain.Owner{}, domain.ErrNoSuchSession
@@ -297,7 +297,7 @@ func (p *pointInTime) apply(e domain.Event) {
 // that moment, as the service would then have answered; otherwise
 // ErrNoSuchSession.
 func (s *Service) attrsAt(ctx context.Context, owner domain.Owner, at time.Time) (map[string]domain.Attr, error) {
-	log, err := s.eventLog()
+	events, err := s.eventLog()
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +313,7 @@ func (s *Service) attrsAt(ctx context.Context, owner domain.Owner, at time.Time)
 	} else {
 		owners = append(owners, domain.UserOwner(owner.User))
 	}
-	err = log.ReadOwners(ctx, owners, 1, func(_ uint64, e domain.Event) bool {
+	err = events.ReadOwners(ctx, owners, 1, func(_ uint64, e domain.Event) bool {
 		if !e.Time.After(at) {
 			p.apply(e)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/netip"
 	"time"
 
@@ -107,6 +108,12 @@ func (s *Service) commit(ctx context.Context, decide func(now time.Time) ([]doma
 		if errors.Is(err, domain.ErrConflict) && attempt < s.cfg.MaxConflictRetries {
 			s.log.DebugContext(ctx, "write conflict, deciding again",
 				slog.String("owner", ps[0].Event.Owner.String()), slog.Int("attempt", attempt+1))
+			// The writers that lost this round would all collide again on
+			// the next one: a random pause, growing with each loss, spreads
+			// them out so that a busy owner does not run out of attempts.
+			if err := pause(ctx, conflictBackoff(attempt)); err != nil {
+				return fmt.Errorf("catch up after conflict: %w", err)
+			}
 			last, err := s.store.LastSeq(ctx)
 			if err != nil {
 				return fmt.Errorf("catch up after conflict: %w", err)
@@ -123,6 +130,24 @@ func (s *Service) commit(ctx context.Context, decide func(now time.Time) ([]doma
 			return err
 		}
 		return s.view.WaitApplied(ctx, seq)
+	}
+}
+
+// conflictBackoff returns a random pause after the attempt-th lost race:
+// up to 1 ms after the first, doubling to at most 64 ms.
+func conflictBackoff(attempt int) time.Duration {
+	return rand.N(time.Millisecond << min(attempt, 6))
+}
+
+// pause waits for d or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -44,7 +44,7 @@ func exitCode(err error) int {
 		return ee.code
 	}
 	if errors.Is(err, flag.ErrHelp) {
-		return 2
+		return 0 // --help asked for the usage, and got it
 	}
 	return 1
 }

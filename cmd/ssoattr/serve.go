@@ -86,11 +86,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	n, err := node.Start(ctx, o)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped by a signal while starting: a normal stop
+		}
 		return err
 	}
 	password, created, err := n.SSO.Bootstrap(ctx, c.AdminPassword)
 	if err != nil {
 		shutdown(n, c)
+		if ctx.Err() != nil {
+			log.Info("stopped")
+			return nil
+		}
 		return fmt.Errorf("bootstrap: %w", err)
 	}
 	if created {

@@ -63,6 +63,7 @@ type params struct {
 	rebuildSizes []int
 	memAttrs     int
 	memPerUser   int
+	rounds       int
 	cases        map[string]bool // nil: all
 }
 
@@ -88,6 +89,7 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 	fs.StringVar(&sizes, "rebuild", "100000,1000000", "stream sizes (events) of the start-up measurement, comma-separated")
 	fs.IntVar(&p.memAttrs, "mem-attrs", 1000000, "live attributes of the memory measurement")
 	fs.IntVar(&p.memPerUser, "mem-per-user", 10, "attributes per user in the memory measurement")
+	fs.IntVar(&p.rounds, "password-rounds", 120000, "PBKDF2 rounds of the users' passwords: keep the default (serve's) for figures; the test lowers it to stay fast under -race")
 	fs.StringVar(&cases, "cases", "", "comma-separated cases to run (default all): "+strings.Join(allCases, ","))
 	if err := fs.Parse(args); err != nil {
 		return p, err
@@ -130,8 +132,8 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 		}
 	}
 	switch {
-	case p.conns < 1 || p.reps < 1 || p.duration <= 0 || p.warmup < 0:
-		return p, errors.New("--conns, --reps and --duration must be positive")
+	case p.conns < 1 || p.reps < 1 || p.duration <= 0 || p.warmup < 0 || p.rounds < 1:
+		return p, errors.New("--conns, --reps, --duration and --password-rounds must be positive")
 	case p.users < p.conns:
 		return p, fmt.Errorf("--users (%d) must be at least --conns (%d): two connections never write to one user", p.users, p.conns)
 	case p.memPerUser < 1 || p.memAttrs < p.memPerUser:
@@ -229,7 +231,7 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 		return err
 	}
 	defer b.close(context.Background())
-	s, err := startService(ctx, dir, log)
+	s, err := startService(ctx, dir, p.rounds, log)
 	if err != nil {
 		return err
 	}
@@ -299,6 +301,10 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 			return err
 		}
 		r := bc.res.Reps[len(bc.res.Reps)-1]
+		if n := eventstore.DebugRounds.Swap(0); n > 0 {
+			w, ns := eventstore.DebugWaiters.Swap(0), eventstore.DebugRoundNanos.Swap(0)
+			progress("DEBUG rounds %d waiters %d per-round %.1f mean-round %.0fus", n, w, float64(w)/float64(n), float64(ns)/float64(n)/1000)
+		}
 		progress("%d/%d %-14s %9.0f ops/s  p50 %7.2f ms  p99 %7.2f ms  cpu %6.1f µs/op", round+1, p.reps, bc.name, r.OpsPerS, r.P50ms, r.P99ms, r.CPUusPerOp)
 		return nil
 	}
@@ -449,7 +455,7 @@ func report(p params, res results, wall time.Duration) map[string]any {
 	out["params"] = map[string]any{"quick": p.quick, "users": p.users, "conns": p.conns,
 		"warmup_s": p.warmup.Seconds(), "duration_s": p.duration.Seconds(), "reps": p.reps,
 		"rebuild_sizes": p.rebuildSizes, "mem_attrs": p.memAttrs, "mem_per_user": p.memPerUser,
-		"password_rounds": 120000, "read_consistency": "strict"}
+		"password_rounds": p.rounds, "read_consistency": "strict"}
 	out["wall_s"] = round(wall.Seconds())
 	return out
 }

@@ -34,13 +34,13 @@ const (
 // embedded server storing under <data-dir>/jetstream; a 10 s sweep. Only the
 // listen ports differ (0: any free one), so the benchmark never collides
 // with a running service.
-func serveOptions(dataDir string, keys *sso.Keyring, log *slog.Logger) node.Options {
+func serveOptions(dataDir string, rounds int, keys *sso.Keyring, log *slog.Logger) node.Options {
 	cfg := sso.DefaultConfig()
 	apps := []string{app}
 	cfg.AppsAll, cfg.AppsLoginAllowed, cfg.AppsSignupAllowed = apps, apps, apps
 	cfg.SessionExpiry = 60 * time.Minute
-	cfg.PasswordRounds = 120000
-	cfg.LocalReads = false // --read-consistency strict
+	cfg.PasswordRounds = rounds // serve's default, 120000, unless the test lowers it
+	cfg.LocalReads = false      // --read-consistency strict
 	return node.Options{
 		NATSListen: "127.0.0.1:0",
 		Stream:     eventstore.Config{Stream: "SSO", Replicas: 1},
@@ -65,12 +65,12 @@ type service struct {
 	setup   map[string]float64
 }
 
-func startService(ctx context.Context, dataDir string, log *slog.Logger) (*service, error) {
+func startService(ctx context.Context, dataDir string, rounds int, log *slog.Logger) (*service, error) {
 	keys, err := sso.ParseKeyring(sso.NewKey())
 	if err != nil {
 		return nil, err
 	}
-	n, err := node.Start(ctx, serveOptions(dataDir, keys, log))
+	n, err := node.Start(ctx, serveOptions(dataDir, rounds, keys, log))
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +183,7 @@ func (s *service) createUsers(ctx context.Context, count, conns int, progress fu
 // startReplica starts a second instance on the same NATS server with
 // --read-consistency local, listening on addr, for the get_local case.
 func (s *service) startReplica(ctx context.Context, addr string) error {
-	o := serveOptions("", s.keys, s.log)
+	o := serveOptions("", s.n.SSO.Config().PasswordRounds, s.keys, s.log)
 	o.NATSURL, o.StoreDir, o.HTTPAddr = s.n.NATSURL(), "", addr
 	o.SSO.LocalReads = true
 	r, err := node.Start(ctx, o)
