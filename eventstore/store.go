@@ -230,3 +230,24 @@ func (s *Store) fetchLastSeq(ctx context.Context) (uint64, error) {
 	}
 	return resp.State.LastSeq, nil
 }
+
+// Landed reports whether e is the last event on its owner's subject, and at
+// which sequence. It settles an append whose acknowledgement was lost (a
+// timeout, a reconnect): the event may have been stored all the same, and
+// the writer must not report a failure, or decide again, for a change that
+// happened. Nats-Msg-Id alone cannot settle it, because the stream checks the
+// expected sequence before it looks for duplicates.
+func (s *Store) Landed(ctx context.Context, e domain.Event) (uint64, bool, error) {
+	msg, err := s.stream.GetLastMsgForSubject(ctx, Subject(e.Owner))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("last event of %s: %w", e.Owner, err)
+	}
+	got, err := Decode(msg.Data)
+	if err != nil || got.ID != e.ID {
+		return 0, false, nil
+	}
+	return msg.Sequence, true, nil
+}

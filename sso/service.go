@@ -36,6 +36,8 @@ type View interface {
 type Store interface {
 	AppendAll(ctx context.Context, ps []domain.Pending) (uint64, error)
 	LastSeq(ctx context.Context) (uint64, error)
+	// Landed reports whether e is the last event on its owner's subject.
+	Landed(ctx context.Context, e domain.Event) (uint64, bool, error)
 }
 
 // Service carries out SSO operations. It is safe for concurrent use.
@@ -127,10 +129,31 @@ func (s *Service) commit(ctx context.Context, decide func(now time.Time) ([]doma
 			return domain.ErrInvalidInput
 		}
 		if err != nil {
+			if seq, ok := s.landedAnyway(ps, err); ok {
+				return s.view.WaitApplied(ctx, seq)
+			}
 			return err
 		}
 		return s.view.WaitApplied(ctx, seq)
 	}
+}
+
+// landedAnyway settles an append that failed for a reason other than a
+// conflict (a timeout, a reconnect): the events may have been stored and
+// only the acknowledgement lost. A batch lands whole or not at all, so its
+// last event tells. The check gets its own short deadline, because the
+// request's may be what expired.
+func (s *Service) landedAnyway(ps []domain.Pending, appendErr error) (uint64, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	last := ps[len(ps)-1].Event
+	seq, ok, err := s.store.Landed(ctx, last)
+	if err != nil || !ok {
+		return 0, false
+	}
+	s.log.Warn("append acknowledgement lost, but the event was stored",
+		slog.String("owner", last.Owner.String()), slog.Uint64("seq", seq), slog.Any("err", appendErr))
+	return seq, true
 }
 
 // conflictBackoff returns a random pause after the attempt-th lost race:
