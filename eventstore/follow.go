@@ -2,10 +2,6 @@ package eventstore
 
 import (
 	"context"
-	"errors"
-	"fmt"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ssoattr/ssoattr/domain"
 )
@@ -21,7 +17,10 @@ type Handler = func(seq uint64, e domain.Event, err error)
 // reconnects, so nothing is skipped or delivered twice. It returns ctx's
 // error, or the error that stopped it.
 func (s *Store) Follow(ctx context.Context, from uint64, h Handler) error {
-	return s.follow(ctx, from, nil, h)
+	return s.Tail(ctx, nil, max(from, 1), func(m Msg) error {
+		h(m.Seq, m.Event, m.Err)
+		return nil
+	})
 }
 
 // Read delivers the messages whose subjects match one of filters (every
@@ -41,40 +40,4 @@ func (s *Store) Read(ctx context.Context, filters []string, from uint64, h Handl
 		h(m.Seq, m.Event, m.Err)
 		return true
 	})
-}
-
-func (s *Store) follow(ctx context.Context, from uint64, filters []string, h Handler) error {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: filters, DeliverPolicy: jetstream.DeliverAllPolicy}
-	if from > 1 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
-	}
-	cons, err := s.js.OrderedConsumer(ctx, s.cfg.Stream, cfg)
-	if err != nil {
-		return fmt.Errorf("ordered consumer: %w", err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(2048))
-	if err != nil {
-		return fmt.Errorf("consume: %w", err)
-	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	defer it.Stop()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return err
-			}
-			continue // heartbeats missed, reconnects: the ordered consumer recovers
-		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			continue
-		}
-		e, err := Decode(msg.Data())
-		h(meta.Sequence.Stream, e, err)
-	}
 }

@@ -217,7 +217,9 @@ func (s *Store) consume(ctx context.Context, filters []string, from uint64, inac
 	if err != nil {
 		return nil, nil, fmt.Errorf("ordered consumer: %w", err)
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(512))
+	// A deep buffer keeps the start-up rebuild, which reads the whole
+	// stream through Follow, from waiting on round trips.
+	it, err := cons.Messages(jetstream.PullMaxMessages(2048))
 	if err != nil {
 		s.release(cons, nil)
 		return nil, nil, fmt.Errorf("consume: %w", err)

@@ -201,21 +201,7 @@ func attrFields(a *domain.Attr) []field {
 // attrObject is the JSON object of one attribute (SPEC 4.3).
 type attrObject struct{ a *domain.Attr }
 
-func (o attrObject) MarshalJSON() ([]byte, error) {
-	buf := []byte{'{'}
-	for i, f := range attrFields(o.a) {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = appendJSONString(buf, f.key)
-		buf = append(buf, ':')
-		var err error
-		if buf, err = appendJSON(buf, f.val); err != nil {
-			return nil, err
-		}
-	}
-	return append(buf, '}'), nil
-}
+func (o attrObject) MarshalJSON() ([]byte, error) { return appendObject(nil, attrFields(o.a)) }
 
 // resultObject is a many-mode result: name → value, in the order asked.
 func resultObject(rs []sso.AttrResult, val func(sso.AttrResult) any) (json.RawMessage, error) {

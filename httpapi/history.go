@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -74,9 +73,8 @@ func (h attrHandlers) history(c echo.Context) error {
 // appendChange appends one change as a JSON object, keys in a fixed order,
 // empty ones left out (SPEC 1.3).
 func appendChange(buf []byte, ch *sso.Change) ([]byte, error) {
-	buf = append(buf, `{"seq":`...)
-	buf = strconv.AppendUint(buf, ch.Seq, 10)
-	fields := []field{{"id", ch.ID}, {"type", ch.Type}, {"time", domain.FormatTime(ch.Time)}, {"name", ch.Name}}
+	fields := []field{{"seq", ch.Seq}, {"id", ch.ID}, {"type", ch.Type},
+		{"time", domain.FormatTime(ch.Time)}, {"name", ch.Name}}
 	if a := ch.Attr; a != nil {
 		fields = append(fields, field{"value", a.Value}, field{"is_encrypted", a.Encrypted},
 			field{"expiration_time", domain.FormatTime(a.Expires)})
@@ -87,16 +85,7 @@ func appendChange(buf []byte, ch *sso.Change) ([]byte, error) {
 			fields = append(fields, f)
 		}
 	}
-	for _, f := range fields {
-		buf = append(buf, ',')
-		buf = appendJSONString(buf, f.key)
-		buf = append(buf, ':')
-		var err error
-		if buf, err = appendJSON(buf, f.val); err != nil {
-			return nil, err
-		}
-	}
-	return append(buf, '}'), nil
+	return appendObject(buf, fields)
 }
 
 // asOf reads the as_of input of the attribute reads: a SPEC 1.6 date-time

@@ -205,20 +205,43 @@ func (s *Server) write(c echo.Context, code int, status string, sub []string, fi
 		buf = append(buf, `,"sub_status":`...)
 		buf, _ = appendJSON(buf, sub)
 	}
+	buf, err := appendFields(buf, fields, true)
+	if err != nil {
+		return err
+	}
+	buf = append(buf, '}')
+	return c.Blob(code, "application/json; charset=utf-8", buf) // SPEC 1.3
+}
+
+// appendObject appends a JSON object of fields in order, leaving out nil
+// values (SPEC 1.3).
+func appendObject(buf []byte, fields []field) ([]byte, error) {
+	buf, err := appendFields(append(buf, '{'), fields, false)
+	if err != nil {
+		return nil, err
+	}
+	return append(buf, '}'), nil
+}
+
+// appendFields appends the fields as "key":value pairs, comma-separated,
+// leaving out nil values; more says that a pair already precedes them.
+func appendFields(buf []byte, fields []field, more bool) ([]byte, error) {
 	for _, f := range fields {
 		if f.val == nil {
 			continue
 		}
-		buf = append(buf, ',')
+		if more {
+			buf = append(buf, ',')
+		}
+		more = true
 		buf = appendJSONString(buf, f.key)
 		buf = append(buf, ':')
 		var err error
 		if buf, err = appendJSON(buf, f.val); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	buf = append(buf, '}')
-	return c.Blob(code, "application/json; charset=utf-8", buf) // SPEC 1.3
+	return buf, nil
 }
 
 func appendJSON(buf []byte, v any) ([]byte, error) {
@@ -227,6 +250,8 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 		return appendJSONString(buf, x), nil
 	case bool:
 		return strconv.AppendBool(buf, x), nil
+	case uint64:
+		return strconv.AppendUint(buf, x, 10), nil
 	case int:
 		return strconv.AppendInt(buf, int64(x), 10), nil
 	case int64:

@@ -8,29 +8,6 @@ import (
 	"github.com/ssoattr/ssoattr/domain"
 )
 
-// appendObject appends a JSON object of fields in order, leaving out nil
-// values (SPEC 1.3).
-func appendObject(buf []byte, fields []field) ([]byte, error) {
-	buf = append(buf, '{')
-	first := true
-	for _, f := range fields {
-		if f.val == nil {
-			continue
-		}
-		if !first {
-			buf = append(buf, ',')
-		}
-		first = false
-		buf = appendJSONString(buf, f.key)
-		buf = append(buf, ':')
-		var err error
-		if buf, err = appendJSON(buf, f.val); err != nil {
-			return nil, err
-		}
-	}
-	return append(buf, '}'), nil
-}
-
 // appendList appends a JSON array of objects.
 func appendList[T any](buf []byte, items []T, fields func(T) ([]byte, error)) ([]byte, error) {
 	buf = append(buf, '[')
