@@ -2,16 +2,9 @@ package eventstore
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
-
-var DebugRounds, DebugWaiters, DebugRoundNanos atomic.Int64
-var DebugGap time.Duration
-var DebugK = func() int64 { k, _ := strconv.Atoi(os.Getenv("BARRIER_K")); return int64(k) }()
 
 // barrier coalesces concurrent LastSeq calls. At most one fetch is in flight;
 // callers arriving meanwhile join the next round, which starts as soon as the
@@ -19,11 +12,9 @@ var DebugK = func() int64 { k, _ := strconv.Atoi(os.Getenv("BARRIER_K")); return
 type barrier struct {
 	fetch func(context.Context) (uint64, error)
 
-	mu        sync.Mutex
-	running   bool
-	next      *round
-	lastStart time.Time
-	gap       time.Duration
+	mu      sync.Mutex
+	running bool
+	next    *round
 }
 
 type round struct {
@@ -33,7 +24,6 @@ type round struct {
 }
 
 func (b *barrier) wait(ctx context.Context) (uint64, error) {
-	DebugWaiters.Add(1)
 	b.mu.Lock()
 	if b.next == nil {
 		b.next = &round{done: make(chan struct{})}
@@ -41,7 +31,8 @@ func (b *barrier) wait(ctx context.Context) (uint64, error) {
 	r := b.next
 	if !b.running {
 		b.running = true
-		go b.run()
+		b.next = nil
+		go b.run(r)
 	}
 	b.mu.Unlock()
 	select {
@@ -52,39 +43,20 @@ func (b *barrier) wait(ctx context.Context) (uint64, error) {
 	}
 }
 
-func (b *barrier) run() {
-	for {
-		b.mu.Lock()
-		pause := time.Until(b.lastStart.Add(b.gap))
-		b.mu.Unlock()
-		if pause > 20*time.Microsecond {
-			time.Sleep(pause)
-		}
-		b.mu.Lock()
-		r := b.next
-		b.next = nil
-		if r == nil {
-			b.running = false
-			b.mu.Unlock()
-			return
-		}
-		start := time.Now()
-		b.lastStart = start
-		b.mu.Unlock()
+func (b *barrier) run(r *round) {
+	for r != nil {
 		// The round serves many callers, so it must not die with any one
 		// caller's context; it has its own deadline instead.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		r.seq, r.err = b.fetch(ctx)
 		cancel()
-		took := time.Since(start)
-		DebugRounds.Add(1)
-		DebugRoundNanos.Add(int64(took))
+		close(r.done)
+
 		b.mu.Lock()
-		b.gap = time.Duration(DebugK) * took
-		if DebugGap > 0 {
-			b.gap = DebugGap
+		r, b.next = b.next, nil
+		if r == nil {
+			b.running = false
 		}
 		b.mu.Unlock()
-		close(r.done)
 	}
 }

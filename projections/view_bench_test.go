@@ -1,8 +1,11 @@
 package projections_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -105,5 +108,57 @@ func BenchmarkSnapshot(b *testing.B) {
 		if s, m := v.Snapshot(owner, names); s != seq || len(m) != 1 {
 			b.Fatalf("Snapshot = %d, %d attributes", s, len(m))
 		}
+	}
+}
+
+// BenchmarkApply_WhileCatchingUp is the start-up rebuild's loop: events
+// applied one after another while CatchUp waits for the last one.
+func BenchmarkApply_WhileCatchingUp(b *testing.B) {
+	v, ids, seq := benchView(1000)
+	now := domain.Truncate(time.Now())
+	e := domain.Event{Kind: domain.KindAttrSet, Data: domain.EventData{Attrs: []domain.Attr{{Name: "bench-attr-00001",
+		Value: benchValue, Created: now, Modified: now, Expires: domain.Never}}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- v.WaitApplied(ctx, math.MaxUint64) }()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		seq++
+		e.Owner = domain.UserAttrsOwner(ids[i%len(ids)])
+		v.Handle(seq, e, nil)
+		i++
+	}
+	b.StopTimer()
+	cancel()
+	<-done
+}
+
+// BenchmarkApply_AtScale replaces attributes at random in a view holding
+// a million (10,000 users with 100 each): the start-up rebuild's apply
+// once the maps no longer fit in the caches.
+func BenchmarkApply_AtScale(b *testing.B) {
+	v, ids, seq := benchView(10000)
+	now := domain.Truncate(time.Now())
+	names := make([]string, 100)
+	for i := range names {
+		names[i] = fmt.Sprintf("bench-attr-%05d", i)
+	}
+	event := func(id, name string) domain.Event {
+		return domain.Event{Kind: domain.KindAttrSet, Owner: domain.UserAttrsOwner(id),
+			Data: domain.EventData{Attrs: []domain.Attr{{Name: name, Value: benchValue, Created: now, Modified: now, Expires: domain.Never}}}}
+	}
+	for _, n := range names {
+		for _, id := range ids {
+			seq++
+			v.Apply(event(id, n), seq)
+		}
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	b.ReportAllocs()
+	for b.Loop() {
+		seq++
+		v.Apply(event(ids[rnd.IntN(len(ids))], names[rnd.IntN(len(names))]), seq)
 	}
 }

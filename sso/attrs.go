@@ -177,17 +177,12 @@ func (s *Service) GetAttrs(ctx context.Context, m Meta, ust string, scope AttrSc
 		return nil, err
 	}
 	out := make([]AttrResult, 0, len(names))
-	var seen map[string]bool // a single name, the common read, needs no map
-	if len(names) > 1 {
-		seen = make(map[string]bool, len(names))
-	}
+	seen := make(map[string]bool, len(names))
 	for _, n := range names {
 		if seen[n] {
 			continue
 		}
-		if seen != nil {
-			seen[n] = true
-		}
+		seen[n] = true
 		r := AttrResult{Name: n}
 		if a, err := s.view.Get(owner, n); err == nil {
 			if decrypt && a.Encrypted {

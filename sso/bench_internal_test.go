@@ -13,6 +13,10 @@ import (
 // super-user, each with a live session. It needs no store: the permission
 // checks only read.
 func benchService(b *testing.B) (s *Service, regular, super *Caller, otherUST string) {
+	return benchServiceWith(b, func(*Config) {})
+}
+
+func benchServiceWith(b *testing.B, change func(*Config)) (s *Service, regular, super *Caller, otherUST string) {
 	b.Helper()
 	keys, err := ParseKeyring(NewKey())
 	if err != nil {
@@ -20,6 +24,7 @@ func benchService(b *testing.B) (s *Service, regular, super *Caller, otherUST st
 	}
 	cfg := DefaultConfig()
 	cfg.PasswordRounds = 1000 // only the dummy hash New makes
+	change(&cfg)
 	view := projections.NewView(time.Now)
 	s = New(cfg, view, nil, keys, time.Now, slog.New(slog.DiscardHandler))
 	now := domain.Truncate(time.Now())
@@ -119,4 +124,25 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkGetAttrs is the service's side of GET of one attribute, read
+// locally (the barrier is eventstore's to measure): authenticate, resolve
+// the owner, read.
+func BenchmarkGetAttrs(b *testing.B) {
+	s, regular, _, ust := benchServiceWith(b, func(c *Config) { c.LocalReads = true })
+	now := domain.Truncate(time.Now())
+	s.view.(*projections.View).Apply(domain.Event{Kind: domain.KindAttrSet, Owner: domain.UserAttrsOwner(regular.User.ID),
+		Data: domain.EventData{Attrs: []domain.Attr{{Name: "bench-attr-00001", Value: []byte(`"0123456789abcdef0123456789abcdef"`),
+			Created: now, Modified: now, Expires: domain.Never}}}}, 100)
+	m := Meta{App: "CRM", RemoteAddr: "127.0.0.1"}
+	names := []string{"bench-attr-00001"}
+	ctx := b.Context()
+	b.ReportAllocs()
+	for b.Loop() {
+		rs, err := s.GetAttrs(ctx, m, ust, AttrScope{}, names, true)
+		if err != nil || len(rs) != 1 || rs[0].Attr == nil {
+			b.Fatalf("GetAttrs = %v, %v", rs, err)
+		}
+	}
 }

@@ -75,6 +75,11 @@ func serveAdmin(nc *nats.Conn, svc *sso.Service, log *slog.Logger) (*nats.Subscr
 	if err != nil {
 		return nil, fmt.Errorf("subscribe admin commands: %w", err)
 	}
+	// The subscription travels to the server asynchronously; flush so that a
+	// command sent the moment Start returns finds a responder.
+	if err := nc.Flush(); err != nil {
+		return nil, fmt.Errorf("subscribe admin commands: %w", err)
+	}
 	return sub, nil
 }
 

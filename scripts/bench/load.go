@@ -63,7 +63,9 @@ type load struct {
 // connections from one repetition to the next.
 type benchCase struct {
 	name    string
-	items   int // attributes written per operation
+	warmup  time.Duration // overrides load.warmup when longer
+	minDur  time.Duration // overrides load.duration when longer
+	items   int           // attributes written per operation
 	ops     []op
 	clients []*httpClient
 	res     caseResult
@@ -97,8 +99,11 @@ func (l load) rep(ctx context.Context, bc *benchCase) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	lats := make([][]time.Duration, len(bc.ops))
-	from := time.Now().Add(l.warmup)
-	to := from.Add(l.duration)
+	warmup := max(l.warmup, bc.warmup)
+	start := time.Now()
+	from := start.Add(warmup)
+	dur := max(l.duration, bc.minDur)
+	to := from.Add(dur)
 	cpu := make(chan time.Duration, 2)
 	t1 := time.AfterFunc(time.Until(from), func() { cpu <- cpuTime() })
 	t2 := time.AfterFunc(time.Until(to), func() { cpu <- cpuTime() })
@@ -107,6 +112,10 @@ func (l load) rep(ctx context.Context, bc *benchCase) error {
 	var wg sync.WaitGroup
 	for w, o := range bc.ops {
 		wg.Go(func() {
+			// Workers start one after another across the first half of
+			// the warm-up, so that operations as slow as a login do not
+			// all finish together, in waves, for the whole repetition.
+			time.Sleep(time.Until(start.Add(time.Duration(w) * warmup / time.Duration(2*len(bc.ops)))))
 			lat := make([]time.Duration, 0, 1024)
 			for ctx.Err() == nil {
 				t0 := time.Now()
@@ -137,8 +146,8 @@ func (l load) rep(ctx context.Context, bc *benchCase) error {
 	cpuUsed := <-cpu - atFrom
 	r := &bc.res
 	r.Reps = append(r.Reps, sample{
-		Ops: int64(n), Seconds: l.duration.Seconds(),
-		OpsPerS: float64(n) / l.duration.Seconds(),
+		Ops: int64(n), Seconds: dur.Seconds(),
+		OpsPerS: float64(n) / dur.Seconds(),
 		P50ms:   ms(quantile(all, 0.50)), P99ms: ms(quantile(all, 0.99)),
 		CPUusPerOp: float64(cpuUsed.Microseconds()) / float64(max(n, 1)),
 	})

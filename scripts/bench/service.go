@@ -277,7 +277,7 @@ type req struct {
 type serviceCase struct {
 	name  string
 	items int // attributes written per operation
-	build func(s *service, base string, u benchUser) []req
+	build func(base string, u benchUser) []req
 }
 
 func manyData(prefix string) []map[string]any {
@@ -289,28 +289,28 @@ func manyData(prefix string) []map[string]any {
 }
 
 var serviceCases = []serviceCase{
-	{"set", 1, func(s *service, base string, u benchUser) []req {
+	{"set", 1, func(base string, u benchUser) []req {
 		return []req{{"PUT", base + "/zato/sso/user/attr", body(u.ust, "name", attrName, "value", json.RawMessage(value32)), ok}}
 	}},
-	{"get", 0, func(s *service, base string, u benchUser) []req {
+	{"get", 0, func(base string, u benchUser) []req {
 		return []req{{"GET", base + "/zato/sso/user/attr", body(u.ust, "name", attrName), found}}
 	}},
-	{"setmany", 10, func(s *service, base string, u benchUser) []req {
+	{"setmany", 10, func(base string, u benchUser) []req {
 		return []req{{"PUT", base + "/zato/sso/user/attr", body(u.ust, "data", manyData("bench-many-0000")), ok}}
 	}},
-	{"create_delete", 1, func(s *service, base string, u benchUser) []req {
+	{"create_delete", 1, func(base string, u benchUser) []req {
 		return []req{
 			{"POST", base + "/zato/sso/user/attr", body(u.ust, "name", pairName, "value", json.RawMessage(value32)), ok},
 			{"DELETE", base + "/zato/sso/user/attr", body(u.ust, "name", pairName), ok},
 		}
 	}},
-	{"sattr_set", 1, func(s *service, base string, u benchUser) []req {
+	{"sattr_set", 1, func(base string, u benchUser) []req {
 		return []req{{"PUT", base + "/zato/sso/session/attr", body(u.ust, "name", sattrName, "value", json.RawMessage(value32)), ok}}
 	}},
-	{"sattr_get", 0, func(s *service, base string, u benchUser) []req {
+	{"sattr_get", 0, func(base string, u benchUser) []req {
 		return []req{{"GET", base + "/zato/sso/session/attr", body(u.ust, "name", sattrName), found}}
 	}},
-	{"login", 0, func(s *service, base string, u benchUser) []req {
+	{"login", 0, func(base string, u benchUser) []req {
 		return []req{{"POST", base + "/zato/sso/user/login", body("", "username", u.name, "password", benchPassword), []byte(`"ust":"`)}}
 	}},
 }
