@@ -176,6 +176,16 @@ func (s *Service) GetAttrs(ctx context.Context, m Meta, ust string, scope AttrSc
 	if err != nil {
 		return nil, err
 	}
+	return s.results(names, decrypt, func(n string) (domain.Attr, bool) {
+		a, err := s.view.Get(owner, n)
+		return a, err == nil
+	})
+}
+
+// results returns one AttrResult per distinct name, in the order asked,
+// reading each through get (ok false: not live). With decrypt, encrypted
+// values come back as plaintext. The live reads and the as_of reads share it.
+func (s *Service) results(names []string, decrypt bool, get func(name string) (domain.Attr, bool)) ([]AttrResult, error) {
 	out := make([]AttrResult, 0, len(names))
 	seen := make(map[string]bool, len(names))
 	for _, n := range names {
@@ -184,10 +194,11 @@ func (s *Service) GetAttrs(ctx context.Context, m Meta, ust string, scope AttrSc
 		}
 		seen[n] = true
 		r := AttrResult{Name: n}
-		if a, err := s.view.Get(owner, n); err == nil {
+		if a, ok := get(n); ok {
 			if decrypt && a.Encrypted {
+				var err error
 				if a.Value, err = s.decryptValue(a.Value); err != nil {
-					return nil, fmt.Errorf("attribute %q of %s: %w", n, owner, err)
+					return nil, fmt.Errorf("decrypt attribute %q: %w", n, err)
 				}
 			}
 			r.Attr = &a
@@ -209,25 +220,16 @@ func (s *Service) decryptValue(v json.RawMessage) (json.RawMessage, error) {
 	return json.Marshal(string(plain))
 }
 
-// AttrsExist reports, for each distinct name in order, whether it is live.
+// AttrsExist reports, for each distinct name in order, whether it is live
+// (Attr is non-nil, with only the name, when it is).
 func (s *Service) AttrsExist(ctx context.Context, m Meta, ust string, scope AttrScope, names []string) ([]AttrResult, error) {
 	owner, err := s.readOwner(ctx, m, ust, scope)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]AttrResult, 0, len(names))
-	seen := make(map[string]bool, len(names))
-	for _, n := range names {
-		if !seen[n] {
-			seen[n] = true
-			r := AttrResult{Name: n}
-			if s.view.Exists(owner, n) {
-				r.Attr = &domain.Attr{Name: n}
-			}
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return s.results(names, false, func(n string) (domain.Attr, bool) {
+		return domain.Attr{Name: n}, s.view.Exists(owner, n)
+	})
 }
 
 // AttrNames returns the names of the live attributes, sorted.

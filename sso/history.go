@@ -358,25 +358,7 @@ func (s *Service) GetAttrsAt(ctx context.Context, m Meta, ust string, scope Attr
 	if err != nil {
 		return nil, err
 	}
-	out := make([]AttrResult, 0, len(names))
-	seen := make(map[string]bool, len(names))
-	for _, n := range names {
-		if seen[n] {
-			continue
-		}
-		seen[n] = true
-		r := AttrResult{Name: n}
-		if a, ok := state[n]; ok {
-			if decrypt && a.Encrypted {
-				if a.Value, err = s.decryptValue(a.Value); err != nil {
-					return nil, fmt.Errorf("attribute %q as of %s: %w", n, domain.FormatTime(at), err)
-				}
-			}
-			r.Attr = &a
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return s.results(names, decrypt, func(n string) (domain.Attr, bool) { a, ok := state[n]; return a, ok })
 }
 
 // AttrsExistAt is AttrsExist at the moment at.
@@ -385,19 +367,10 @@ func (s *Service) AttrsExistAt(ctx context.Context, m Meta, ust string, scope At
 	if err != nil {
 		return nil, err
 	}
-	out := make([]AttrResult, 0, len(names))
-	seen := make(map[string]bool, len(names))
-	for _, n := range names {
-		if !seen[n] {
-			seen[n] = true
-			r := AttrResult{Name: n}
-			if _, ok := state[n]; ok {
-				r.Attr = &domain.Attr{Name: n}
-			}
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return s.results(names, false, func(n string) (domain.Attr, bool) {
+		_, ok := state[n]
+		return domain.Attr{Name: n}, ok
+	})
 }
 
 // AttrNamesAt is AttrNames at the moment at.
