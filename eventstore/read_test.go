@@ -8,10 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/eventstore"
 )
@@ -19,26 +15,7 @@ import (
 // rdStore opens a store on a fresh embedded JetStream server.
 func rdStore(t *testing.T) *eventstore.Store {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT,
-		JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatalf("nats-server: %v", err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats-server not ready after 5s")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	s, err := eventstore.Open(t.Context(), js, eventstore.Config{})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
+	s, _ := openStore(t)
 	return s
 }
 
