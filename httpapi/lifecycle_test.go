@@ -15,19 +15,6 @@ import (
 	"github.com/ssoattr/ssoattr/sso"
 )
 
-// lcReq returns a request body: the caller token (when not empty),
-// current_app CRM, and key-value pairs.
-func lcReq(ust string, kv ...any) map[string]any {
-	m := map[string]any{"current_app": "CRM"}
-	if ust != "" {
-		m["ust"] = ust
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i].(string)] = kv[i+1]
-	}
-	return m
-}
-
 // lcWant fails unless r is 200 "ok" (code "") or 403 with that code.
 func lcWant(t *testing.T, what string, r nodetest.Response, code string) {
 	t.Helper()
@@ -53,7 +40,7 @@ func lcWant400(t *testing.T, what string, r nodetest.Response, code string) {
 // lcGetUser returns the user's fields as the super-user sees them.
 func lcGetUser(t *testing.T, inst *nodetest.Instance, superUST, userID string) map[string]any {
 	t.Helper()
-	r := inst.Do("GET", "/zato/sso/user", lcReq(superUST, "user_id", userID))
+	r := inst.Do("GET", "/zato/sso/user", apiReq(superUST, "user_id", userID))
 	lcWant(t, "GET /user "+userID, r, "")
 	return r.Body
 }
@@ -87,7 +74,7 @@ func lcKinds(es []domain.Event) []string {
 }
 
 func lcLoginCode(inst *nodetest.Instance, username, password string, kv ...any) nodetest.Response {
-	return inst.Do("POST", "/zato/sso/user/login", lcReq("", append([]any{"username", username, "password", password}, kv...)...))
+	return inst.Do("POST", "/zato/sso/user/login", apiReq("", append([]any{"username", username, "password", password}, kv...)...))
 }
 
 func TestUserUpdate(t *testing.T) {
@@ -96,7 +83,7 @@ func TestUserUpdate(t *testing.T) {
 	aUST, aID := inst.User(sUST, "lc-alice")
 	bUST, bID := inst.User(sUST, "lc-bob")
 	patch := func(ust string, kv ...any) nodetest.Response {
-		return inst.Do("PATCH", "/zato/sso/user", lcReq(ust, kv...))
+		return inst.Do("PATCH", "/zato/sso/user", apiReq(ust, kv...))
 	}
 
 	t.Run("absent_keeps_null_clears", func(t *testing.T) {
@@ -117,7 +104,7 @@ func TestUserUpdate(t *testing.T) {
 			t.Fatalf("after email null and display_name \"\": %v, want no email, display_name \"\"", u)
 		}
 		// The regular user sees their own account, with user_id (D20).
-		own := inst.Do("GET", "/zato/sso/user", lcReq(aUST))
+		own := inst.Do("GET", "/zato/sso/user", apiReq(aUST))
 		if own.Body["user_id"] != aID || own.Body["last_name"] != "Anders" || own.Body["is_locked"] != nil {
 			t.Fatalf("own GET = %s, want the regular field set", own.Raw)
 		}
@@ -179,20 +166,20 @@ func TestUserUpdate(t *testing.T) {
 			t.Fatalf("after lock: is_locked %v locked_by %v, want true %s", u["is_locked"], u["locked_by"], sID)
 		}
 		lcNear(t, "locked_time", lcTime(t, u["locked_time"]), before)
-		lcWant(t, "locked user's session", inst.Do("GET", "/zato/sso/user", lcReq(bUST)), "E005002")
+		lcWant(t, "locked user's session", inst.Do("GET", "/zato/sso/user", apiReq(bUST)), "E005002")
 		lcWant(t, "unlock", patch(sUST, "user_id", bID, "is_locked", false), "")
-		lcWant(t, "unlocked user's session", inst.Do("GET", "/zato/sso/user", lcReq(bUST)), "")
+		lcWant(t, "unlocked user's session", inst.Do("GET", "/zato/sso/user", apiReq(bUST)), "")
 
 		lcWant(t, "reject by PATCH", patch(sUST, "user_id", bID, "approval_status", "rejected"), "")
 		u = lcGetUser(t, inst, sUST, bID)
 		if u["approval_status"] != "rejected" || u["approval_status_mod_by"] != sID || u["is_approval_needed"] != true {
 			t.Fatalf("after approval_status rejected: %v", u)
 		}
-		lcWant(t, "rejected user's session", inst.Do("GET", "/zato/sso/user", lcReq(bUST)), "E005004")
+		lcWant(t, "rejected user's session", inst.Do("GET", "/zato/sso/user", apiReq(bUST)), "E005004")
 		lcWant(t, "approve by PATCH", patch(sUST, "user_id", bID, "approval_status", "approved"), "")
 
 		lcWant(t, "sign_up_status", patch(sUST, "user_id", bID, "sign_up_status", "before_confirmation"), "")
-		lcWant(t, "unconfirmed user's session", inst.Do("GET", "/zato/sso/user", lcReq(bUST)), "E005003")
+		lcWant(t, "unconfirmed user's session", inst.Do("GET", "/zato/sso/user", apiReq(bUST)), "E005003")
 		lcWant(t, "sign_up_status final", patch(sUST, "user_id", bID, "sign_up_status", "final"), "")
 
 		lcWant(t, "expiry and must-change", patch(sUST, "user_id", bID, "password_expiry", "2041-05-04T09:10:11.25+02:00",
@@ -232,7 +219,7 @@ func TestUserUpdate(t *testing.T) {
 		inst.Login("lc-alice2", nodetest.Password)
 		lcWant(t, "login with the old name", lcLoginCode(inst, "lc-alice", nodetest.Password), "E005001")
 		// The old name is free again.
-		r := inst.Do("POST", "/zato/sso/user", lcReq(sUST, "username", "lc-alice", "password", nodetest.Password))
+		r := inst.Do("POST", "/zato/sso/user", apiReq(sUST, "username", "lc-alice", "password", nodetest.Password))
 		lcWant(t, "create with the released name", r, "")
 		got := lcKinds(inst.OwnerEvents(domain.UsernameOwner("lc-alice")))
 		want := []string{domain.KindUsernameClaimed, domain.KindUsernameReleased, domain.KindUsernameClaimed}
@@ -283,7 +270,7 @@ func TestUserUpdate_ConcurrentRenamesAcrossReplicasKeepUsernamesUnique(t *testin
 		}{{a, u1}, {b, u2}} {
 			wg.Go(func() {
 				codes[i], bodies[i], errs[i] = lcRawDo(c.inst.URL, "PATCH", "/zato/sso/user",
-					lcReq(sUST, "user_id", c.id, "username", name))
+					apiReq(sUST, "user_id", c.id, "username", name))
 			})
 		}
 		wg.Wait()
@@ -317,7 +304,7 @@ func TestDeleteUser(t *testing.T) {
 	aUST, _ := inst.User(sUST, "del-alice")
 	dUST, dID := inst.User(sUST, "del-dave")
 	del := func(ust string, kv ...any) nodetest.Response {
-		return inst.Do("DELETE", "/zato/sso/user", lcReq(ust, kv...))
+		return inst.Do("DELETE", "/zato/sso/user", apiReq(ust, kv...))
 	}
 	lcWant(t, "regular user deletes", del(aUST, "user_id", dID), "E005001")
 	lcWant(t, "unknown user (D23)", del(sUST, "user_id", "zusrnosuchuser"), "E001100")
@@ -325,8 +312,8 @@ func TestDeleteUser(t *testing.T) {
 	lcWant400(t, "no user_id", del(sUST), "E008003")
 	lcWant(t, "delete", del(sUST, "user_id", dID), "")
 
-	lcWant(t, "GET the deleted user", inst.Do("GET", "/zato/sso/user", lcReq(sUST, "user_id", dID)), "E001100")
-	lcWant(t, "deleted user's session", inst.Do("GET", "/zato/sso/user", lcReq(dUST)), "E007001")
+	lcWant(t, "GET the deleted user", inst.Do("GET", "/zato/sso/user", apiReq(sUST, "user_id", dID)), "E001100")
+	lcWant(t, "deleted user's session", inst.Do("GET", "/zato/sso/user", apiReq(dUST)), "E007001")
 	lcWant(t, "deleted user's login", lcLoginCode(inst, "del-dave", nodetest.Password), "E005001")
 	lcWant(t, "delete again", del(sUST, "user_id", dID), "E001100")
 	if got := lcKinds(inst.OwnerEvents(domain.UserOwner(dID))); got[len(got)-1] != domain.KindUserDeleted {
@@ -344,7 +331,7 @@ func TestLockAndUnlock(t *testing.T) {
 	sUST, sID := inst.SuperUser("lock-root")
 	aUST, aID := inst.User(sUST, "lock-alice")
 	lock := func(method, ust string, kv ...any) nodetest.Response {
-		return inst.Do(method, "/zato/sso/user/lock", lcReq(ust, kv...))
+		return inst.Do(method, "/zato/sso/user/lock", apiReq(ust, kv...))
 	}
 	lcWant(t, "regular user locks", lock("POST", aUST, "user_id", aID), "E005001")
 	lcWant(t, "regular user unlocks", lock("DELETE", aUST, "user_id", aID), "E005001")
@@ -359,7 +346,7 @@ func TestLockAndUnlock(t *testing.T) {
 		t.Fatalf("after lock: %v", u)
 	}
 	lockedAt := lcTime(t, u["locked_time"])
-	lcWant(t, "locked user's existing session", inst.Do("GET", "/zato/sso/user/attr/names", lcReq(aUST)), "E005002")
+	lcWant(t, "locked user's existing session", inst.Do("GET", "/zato/sso/user/attr/names", apiReq(aUST)), "E005002")
 	lcWant(t, "locked user's login", lcLoginCode(inst, "lock-alice", nodetest.Password), "E005002")
 
 	lcWant(t, "unlock", lock("DELETE", sUST, "user_id", aID), "")
@@ -368,7 +355,7 @@ func TestLockAndUnlock(t *testing.T) {
 	if u["is_locked"] != false || u["locked_by"] != sID || lcTime(t, u["locked_time"]).Before(lockedAt) {
 		t.Fatalf("after unlock: %v, want unlocked with locked_by and a later locked_time", u)
 	}
-	lcWant(t, "unlocked user's session", inst.Do("GET", "/zato/sso/user", lcReq(aUST)), "")
+	lcWant(t, "unlocked user's session", inst.Do("GET", "/zato/sso/user", apiReq(aUST)), "")
 	got := lcKinds(inst.OwnerEvents(domain.UserOwner(aID)))
 	if n := len(got); n < 4 || got[n-4] != domain.KindUserLocked || got[n-1] != domain.KindUserUnlocked {
 		t.Fatalf("user events = %v, want user.locked twice then user.unlocked twice", got)
@@ -379,17 +366,17 @@ func TestRejectAndApprove(t *testing.T) {
 	inst := nodetest.Start(t)
 	sUST, sID := inst.SuperUser("rej-root")
 	aUST, aID := inst.User(sUST, "rej-alice")
-	lcWant(t, "regular user rejects (D24)", inst.Do("POST", "/zato/sso/user/reject", lcReq(aUST, "user_id", aID)), "E005001")
-	lcWant(t, "reject unknown user (D24)", inst.Do("POST", "/zato/sso/user/reject", lcReq(sUST, "user_id", "zusrnosuchuser")), "E001100")
-	lcWant(t, "reject", inst.Do("POST", "/zato/sso/user/reject", lcReq(sUST, "user_id", aID)), "")
-	lcWant(t, "reject again", inst.Do("POST", "/zato/sso/user/reject", lcReq(sUST, "user_id", aID)), "")
+	lcWant(t, "regular user rejects (D24)", inst.Do("POST", "/zato/sso/user/reject", apiReq(aUST, "user_id", aID)), "E005001")
+	lcWant(t, "reject unknown user (D24)", inst.Do("POST", "/zato/sso/user/reject", apiReq(sUST, "user_id", "zusrnosuchuser")), "E001100")
+	lcWant(t, "reject", inst.Do("POST", "/zato/sso/user/reject", apiReq(sUST, "user_id", aID)), "")
+	lcWant(t, "reject again", inst.Do("POST", "/zato/sso/user/reject", apiReq(sUST, "user_id", aID)), "")
 	if u := lcGetUser(t, inst, sUST, aID); u["approval_status"] != "rejected" || u["approval_status_mod_by"] != sID {
 		t.Fatalf("after reject: %v", u)
 	}
-	lcWant(t, "rejected user's session", inst.Do("GET", "/zato/sso/user", lcReq(aUST)), "E005004")
+	lcWant(t, "rejected user's session", inst.Do("GET", "/zato/sso/user", apiReq(aUST)), "E005004")
 	lcWant(t, "rejected user's login (D15)", lcLoginCode(inst, "rej-alice", nodetest.Password), "E005004")
-	lcWant(t, "approve", inst.Do("POST", "/zato/sso/user/approve", lcReq(sUST, "user_id", aID)), "")
-	lcWant(t, "approved user's session", inst.Do("GET", "/zato/sso/user", lcReq(aUST)), "")
+	lcWant(t, "approve", inst.Do("POST", "/zato/sso/user/approve", apiReq(sUST, "user_id", aID)), "")
+	lcWant(t, "approved user's session", inst.Do("GET", "/zato/sso/user", apiReq(aUST)), "")
 }
 
 func TestChangePassword(t *testing.T) {
@@ -398,11 +385,11 @@ func TestChangePassword(t *testing.T) {
 	aUST, aID := inst.User(sUST, "pw-alice")
 	_, bID := inst.User(sUST, "pw-bob")
 	change := func(ust string, kv ...any) nodetest.Response {
-		return inst.Do("PATCH", "/zato/sso/user/password", lcReq(ust, kv...))
+		return inst.Do("PATCH", "/zato/sso/user/password", apiReq(ust, kv...))
 	}
 	setFlag := func(id string) {
 		t.Helper()
-		lcWant(t, "set must-change", inst.Do("PATCH", "/zato/sso/user", lcReq(sUST, "user_id", id, "password_must_change", true)), "")
+		lcWant(t, "set must-change", inst.Do("PATCH", "/zato/sso/user", apiReq(sUST, "user_id", id, "password_must_change", true)), "")
 	}
 	const pw2, pw3, pw4 = "Second-Pass-22", "Third-Pass-333", "Fourth-Pass-4444"
 
@@ -425,7 +412,7 @@ func TestChangePassword(t *testing.T) {
 		lcNear(t, "password_last_set", lcTime(t, u["password_last_set"]), time.Now())
 		lcWant(t, "login with the old password", lcLoginCode(inst, "pw-alice", nodetest.Password), "E005001")
 		inst.Login("pw-alice", pw2)
-		lcWant(t, "other sessions stay valid", inst.Do("GET", "/zato/sso/user", lcReq(aUST)), "")
+		lcWant(t, "other sessions stay valid", inst.Do("GET", "/zato/sso/user", apiReq(aUST)), "")
 	})
 
 	t.Run("super_user_own_password", func(t *testing.T) {
@@ -469,11 +456,11 @@ func TestChangePassword(t *testing.T) {
 
 	t.Run("expired_password_can_still_be_changed_D25", func(t *testing.T) {
 		cUST, cID := inst.User(sUST, "pw-carol")
-		lcWant(t, "expire", inst.Do("PATCH", "/zato/sso/user", lcReq(sUST, "user_id", cID, "password_expiry", "2001-01-01")), "")
-		lcWant(t, "session with an expired password", inst.Do("GET", "/zato/sso/user", lcReq(cUST)), "E005001")
+		lcWant(t, "expire", inst.Do("PATCH", "/zato/sso/user", apiReq(sUST, "user_id", cID, "password_expiry", "2001-01-01")), "")
+		lcWant(t, "session with an expired password", inst.Do("GET", "/zato/sso/user", apiReq(cUST)), "E005001")
 		lcWant(t, "login with an expired password", lcLoginCode(inst, "pw-carol", nodetest.Password), "E005001")
 		lcWant(t, "change", change(cUST, "new_password", pw2, "old_password", nodetest.Password), "")
-		lcWant(t, "session after the change", inst.Do("GET", "/zato/sso/user", lcReq(cUST)), "")
+		lcWant(t, "session after the change", inst.Do("GET", "/zato/sso/user", apiReq(cUST)), "")
 	})
 }
 
@@ -483,11 +470,11 @@ func TestLogin_AccountChecks(t *testing.T) {
 	sUST, _ := inst.SuperUser("login-root")
 	patch := func(id string, kv ...any) {
 		t.Helper()
-		lcWant(t, "PATCH /user", inst.Do("PATCH", "/zato/sso/user", lcReq(sUST, append([]any{"user_id", id}, kv...)...)), "")
+		lcWant(t, "PATCH /user", inst.Do("PATCH", "/zato/sso/user", apiReq(sUST, append([]any{"user_id", id}, kv...)...)), "")
 	}
 	create := func(name string, kv ...any) string {
 		t.Helper()
-		r := inst.Do("POST", "/zato/sso/user", lcReq(sUST, append([]any{"username", name, "password", nodetest.Password}, kv...)...))
+		r := inst.Do("POST", "/zato/sso/user", apiReq(sUST, append([]any{"username", name, "password", nodetest.Password}, kv...)...))
 		lcWant(t, "create "+name, r, "")
 		return r.Body["user_id"].(string)
 	}

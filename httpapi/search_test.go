@@ -27,7 +27,7 @@ func TestSearch(t *testing.T) {
 	aUST, aID := inst.User(sUST, "se-alice")
 	create := func(name string, kv ...any) string {
 		t.Helper()
-		r := inst.Do("POST", "/zato/sso/user", lcReq(sUST, append([]any{"username", name}, kv...)...))
+		r := inst.Do("POST", "/zato/sso/user", apiReq(sUST, append([]any{"username", name}, kv...)...))
 		lcWant(t, "create "+name, r, "")
 		return r.Body["user_id"].(string)
 	}
@@ -37,7 +37,7 @@ func TestSearch(t *testing.T) {
 	create("se-u4", "display_name", "Anna Smith", "sign_up_status", "before_confirmation", "auto_approve", true)
 	search := func(kv ...any) nodetest.Response {
 		t.Helper()
-		r := inst.Do("GET", "/zato/sso/user/search", lcReq(sUST, kv...))
+		r := inst.Do("GET", "/zato/sso/user/search", apiReq(sUST, kv...))
 		lcWant(t, "search", r, "")
 		return r
 	}
@@ -52,8 +52,8 @@ func TestSearch(t *testing.T) {
 	}
 
 	t.Run("permissions", func(t *testing.T) {
-		lcWant(t, "regular user", inst.Do("GET", "/zato/sso/user/search", lcReq(aUST)), "E005001")
-		lcWant(t, "bad token", inst.Do("GET", "/zato/sso/user/search", lcReq("gAAAAAnonsense")), "E007001")
+		lcWant(t, "regular user", inst.Do("GET", "/zato/sso/user/search", apiReq(aUST)), "E005001")
+		lcWant(t, "bad token", inst.Do("GET", "/zato/sso/user/search", apiReq("gAAAAAnonsense")), "E007001")
 	})
 
 	t.Run("no_criteria_matches_all_in_order", func(t *testing.T) {
@@ -76,9 +76,9 @@ func TestSearch(t *testing.T) {
 		want(t, "or", search("first_name", "bob", "last_name", "jones", "name_op", "or"), "se-u2", "se-u3")
 		want(t, "names AND others", search("display_name", "Anna Smith", "sign_up_status", "before_confirmation"), "se-u4")
 		want(t, "approval_status", search("approval_status", "before_decision"), "se-u2")
-		lcWant(t, "blank name criterion", inst.Do("GET", "/zato/sso/user/search", lcReq(sUST, "last_name", "  ")), "E008002")
-		lcWant(t, "bad name_op", inst.Do("GET", "/zato/sso/user/search", lcReq(sUST, "first_name", "x", "name_op", "xor")), "E008002")
-		lcWant(t, "e-mail while encrypted (D31)", inst.Do("GET", "/zato/sso/user/search", lcReq(sUST, "email", "a@example.com")), "E008002")
+		lcWant(t, "blank name criterion", inst.Do("GET", "/zato/sso/user/search", apiReq(sUST, "last_name", "  ")), "E008002")
+		lcWant(t, "bad name_op", inst.Do("GET", "/zato/sso/user/search", apiReq(sUST, "first_name", "x", "name_op", "xor")), "E008002")
+		lcWant(t, "e-mail while encrypted (D31)", inst.Do("GET", "/zato/sso/user/search", apiReq(sUST, "email", "a@example.com")), "E008002")
 	})
 
 	t.Run("pagination", func(t *testing.T) {
@@ -115,11 +115,11 @@ func TestSearch(t *testing.T) {
 		if r.Body["num_pages"] != float64(0) || r.Body["has_next_page"] != false {
 			t.Fatalf("no match = %s, want num_pages 0", r.Raw)
 		}
-		lcWant(t, "cur_page not an int", inst.Do("GET", "/zato/sso/user/search", lcReq(sUST, "cur_page", "two")), "E008002")
+		lcWant(t, "cur_page not an int", inst.Do("GET", "/zato/sso/user/search", apiReq(sUST, "cur_page", "two")), "E008002")
 	})
 
 	t.Run("items_have_exactly_the_super_user_field_set_D31", func(t *testing.T) {
-		lcWant(t, "label", inst.Do("PATCH", "/zato/sso/user/totp", lcReq(sUST, "totp_label", "root phone")), "")
+		lcWant(t, "label", inst.Do("PATCH", "/zato/sso/user/totp", apiReq(sUST, "totp_label", "root phone")), "")
 		r := search("user_id", sID)
 		item := r.Body["result"].([]any)[0].(map[string]any)
 		got := make([]string, 0, len(item))
@@ -147,9 +147,9 @@ func TestSearch_ByEmailWhenStoredInPlaintext(t *testing.T) {
 	inst := nodetest.Start(t, nodetest.WithConfig(func(c *sso.Config) { c.EncryptEmail = false }))
 	sUST, _ := inst.SuperUser("sem-root")
 	for _, u := range []struct{ name, email string }{{"sem-a", "a@example.com"}, {"sem-b", "b@example.com"}} {
-		lcWant(t, "create", inst.Do("POST", "/zato/sso/user", lcReq(sUST, "username", u.name, "email", u.email)), "")
+		lcWant(t, "create", inst.Do("POST", "/zato/sso/user", apiReq(sUST, "username", u.name, "email", u.email)), "")
 	}
-	r := inst.Do("GET", "/zato/sso/user/search", lcReq(sUST, "email", "b@example.com"))
+	r := inst.Do("GET", "/zato/sso/user/search", apiReq(sUST, "email", "b@example.com"))
 	lcWant(t, "search by e-mail", r, "")
 	if got := seUsernames(r); !slices.Equal(got, []string{"sem-b"}) {
 		t.Fatalf("search by e-mail = %v, want [sem-b]", got)

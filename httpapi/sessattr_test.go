@@ -36,7 +36,7 @@ func TestSessionAttrs(t *testing.T) {
 	a2 := inst.Login("sa-alice", nodetest.Password)
 	b1, bID := inst.User(sUST, "sa-bob")
 	do := func(method, path, ust string, kv ...any) nodetest.Response {
-		return inst.Do(method, path, lcReq(ust, kv...))
+		return inst.Do(method, path, apiReq(ust, kv...))
 	}
 	found := func(t *testing.T, ust, target, name string) bool {
 		t.Helper()
@@ -222,10 +222,10 @@ func TestSessionAttrs_GoneWhenTheSessionExpires(t *testing.T) {
 		t.Fatalf("create user: %v", err)
 	}
 	e1 := inst.Login("exp-alice", nodetest.Password)
-	lcWant(t, "PUT", inst.Do("PUT", saPath, lcReq(e1, "name", "k", "value", "v")), "")
+	lcWant(t, "PUT", inst.Do("PUT", saPath, apiReq(e1, "name", "k", "value", "v")), "")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r := inst.Do("GET", saPath, lcReq(e1, "name", "k"))
+		r := inst.Do("GET", saPath, apiReq(e1, "name", "k"))
 		if r.SubStatus() == "E007001" {
 			break
 		}
@@ -239,13 +239,13 @@ func TestSessionAttrs_GoneWhenTheSessionExpires(t *testing.T) {
 		time.Sleep(50 * time.Millisecond) // polling a deadline, not waiting for consistency
 	}
 	e2 := inst.Login("exp-alice", nodetest.Password)
-	lcWant(t, "target the expired session", inst.Do("GET", saPath, lcReq(e2, "name", "k", "target_ust", e1)), "E007001")
-	r := inst.Do("GET", saPath+"/names", lcReq(e2))
+	lcWant(t, "target the expired session", inst.Do("GET", saPath, apiReq(e2, "name", "k", "target_ust", e1)), "E007001")
+	r := inst.Do("GET", saPath+"/names", apiReq(e2))
 	lcWant(t, "names of a new session", r, "")
 	if got := saStrings(r.Body["result"]); len(got) != 0 {
 		t.Fatalf("names of a new session = %v, want none", got)
 	}
-	lcWant(t, "renew the expired session", inst.Do("PATCH", "/zato/sso/user/session", lcReq(e1)), "E007001")
+	lcWant(t, "renew the expired session", inst.Do("PATCH", "/zato/sso/user/session", apiReq(e1)), "E007001")
 }
 
 // saStrings converts a decoded JSON list of strings.

@@ -17,10 +17,10 @@ func TestSessions(t *testing.T) {
 	a2 := inst.Login("ses-alice", nodetest.Password)
 	b1, bID := inst.User(sUST, "ses-bob")
 	session := func(method, ust string, kv ...any) nodetest.Response {
-		return inst.Do(method, "/zato/sso/user/session", lcReq(ust, kv...))
+		return inst.Do(method, "/zato/sso/user/session", apiReq(ust, kv...))
 	}
 	list := func(ust string, kv ...any) nodetest.Response {
-		return inst.Do("GET", "/zato/sso/user/session/list", lcReq(ust, kv...))
+		return inst.Do("GET", "/zato/sso/user/session/list", apiReq(ust, kv...))
 	}
 
 	t.Run("verify", func(t *testing.T) {
@@ -39,13 +39,13 @@ func TestSessions(t *testing.T) {
 				t.Fatalf("verify %q = %s, want is_valid false", target, r.Raw)
 			}
 		}
-		lcWant(t, "lock bob", inst.Do("POST", "/zato/sso/user/lock", lcReq(sUST, "user_id", bID)), "")
+		lcWant(t, "lock bob", inst.Do("POST", "/zato/sso/user/lock", apiReq(sUST, "user_id", bID)), "")
 		if r := session("POST", sUST, "target_ust", b1); r.Body["is_valid"] != false {
 			t.Fatalf("verify a locked user's session = %s, want is_valid false", r.Raw)
 		}
 		// GET shows it all the same: no account check on GET (D33).
 		lcWant(t, "GET a locked user's session", session("GET", sUST, "target_ust", b1), "")
-		lcWant(t, "unlock bob", inst.Do("DELETE", "/zato/sso/user/lock", lcReq(sUST, "user_id", bID)), "")
+		lcWant(t, "unlock bob", inst.Do("DELETE", "/zato/sso/user/lock", apiReq(sUST, "user_id", bID)), "")
 	})
 
 	t.Run("get", func(t *testing.T) {
@@ -170,7 +170,7 @@ func TestSessions(t *testing.T) {
 			{"POST", "/zato/sso/user/session/list"}, {"GET", "/zato/sso/user/search/x"},
 			{"PUT", "/zato/sso/user/lock"}, {"GET", "/zato/sso/user/password"}, {"GET", "/zato/sso/user/signup"},
 		} {
-			r := inst.Do(c.method, c.path, lcReq(sUST))
+			r := inst.Do(c.method, c.path, apiReq(sUST))
 			if (r.Status != 405 && r.Status != 404) || r.SubStatus() != "E008001" {
 				t.Fatalf("%s %s = %d %s, want 405 (or 404) E008001", c.method, c.path, r.Status, r.Raw)
 			}
@@ -183,17 +183,17 @@ func TestSessions_RenewalBeforeExpiryKeepsSessionAndAttributes(t *testing.T) {
 	inst := nodetest.Start(t, nodetest.WithNow(clock.Now))
 	sUST, _ := inst.SuperUser("renew-root")
 	a1, _ := inst.User(sUST, "renew-alice")
-	lcWant(t, "PUT session attr", inst.Do("PUT", "/zato/sso/session/attr", lcReq(a1, "name", "cart", "value", "c-1")), "")
+	lcWant(t, "PUT session attr", inst.Do("PUT", "/zato/sso/session/attr", apiReq(a1, "name", "cart", "value", "c-1")), "")
 
 	clock.Advance(50 * time.Minute)
-	lcWant(t, "renew", inst.Do("PATCH", "/zato/sso/user/session", lcReq(a1)), "")
+	lcWant(t, "renew", inst.Do("PATCH", "/zato/sso/user/session", apiReq(a1)), "")
 	clock.Advance(30 * time.Minute) // past the first expiry, inside the renewed one
-	r := inst.Do("GET", "/zato/sso/session/attr", lcReq(a1, "name", "cart"))
+	r := inst.Do("GET", "/zato/sso/session/attr", apiReq(a1, "name", "cart"))
 	lcWant(t, "GET after the first expiry", r, "")
 	if r.Body["found"] != true || r.Body["value"] != "c-1" {
 		t.Fatalf("GET after renewal = %s, want the attribute", r.Raw)
 	}
 	clock.Advance(31 * time.Minute) // past the renewed expiry
-	lcWant(t, "GET after the renewed expiry", inst.Do("GET", "/zato/sso/session/attr", lcReq(a1, "name", "cart")), "E007001")
-	lcWant(t, "renew after expiry", inst.Do("PATCH", "/zato/sso/user/session", lcReq(a1)), "E007001")
+	lcWant(t, "GET after the renewed expiry", inst.Do("GET", "/zato/sso/session/attr", apiReq(a1, "name", "cart")), "E007001")
+	lcWant(t, "renew after expiry", inst.Do("PATCH", "/zato/sso/user/session", apiReq(a1)), "E007001")
 }

@@ -15,11 +15,11 @@ import (
 )
 
 func suSignup(inst *nodetest.Instance, kv ...any) nodetest.Response {
-	return inst.Do("POST", "/zato/sso/user/signup", lcReq("", kv...))
+	return inst.Do("POST", "/zato/sso/user/signup", apiReq("", kv...))
 }
 
 func suConfirm(inst *nodetest.Instance, kv ...any) nodetest.Response {
-	return inst.Do("PATCH", "/zato/sso/user/signup", lcReq("", kv...))
+	return inst.Do("PATCH", "/zato/sso/user/signup", apiReq("", kv...))
 }
 
 func TestSignup(t *testing.T) {
@@ -63,7 +63,7 @@ func TestSignup(t *testing.T) {
 		}
 		lcWant(t, "confirm again (D30)", suConfirm(inst, "confirm_token", token), "E005007")
 		lcWant(t, "login before approval", lcLoginCode(inst, "su-alice", nodetest.Password), "E005004")
-		lcWant(t, "approve", inst.Do("POST", "/zato/sso/user/approve", lcReq(sUST, "user_id", u.ID)), "")
+		lcWant(t, "approve", inst.Do("POST", "/zato/sso/user/approve", apiReq(sUST, "user_id", u.ID)), "")
 		inst.Login("su-alice", nodetest.Password)
 	})
 
@@ -126,7 +126,7 @@ func TestSignup_ChecksWhenDisclosedAndEmailsInPlaintext(t *testing.T) {
 		{"e-mail with whitespace", []any{"username", "sud-b", "email", "b @example.com"}, []string{"E002004"}},
 		{"e-mail with a rejected word", []any{"username", "sud-b", "email", "ROOT@example.com"}, []string{"E002001"}},
 	} {
-		body := lcReq("", "password", nodetest.Password)
+		body := apiReq("", "password", nodetest.Password)
 		for i := 0; i+1 < len(c.kv); i += 2 {
 			body[c.kv[i].(string)] = c.kv[i+1]
 		}

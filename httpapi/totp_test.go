@@ -23,7 +23,7 @@ func TestTOTP(t *testing.T) {
 	aUST, aID := inst.User(sUST, "totp-alice")
 	_, bID := inst.User(sUST, "totp-bob")
 	setKey := func(ust string, kv ...any) nodetest.Response {
-		return inst.Do("PATCH", "/zato/sso/user/totp", lcReq(ust, kv...))
+		return inst.Do("PATCH", "/zato/sso/user/totp", apiReq(ust, kv...))
 	}
 
 	t.Run("set_key", func(t *testing.T) {
@@ -70,7 +70,7 @@ func TestTOTP(t *testing.T) {
 	t.Run("login", func(t *testing.T) {
 		r := setKey(aUST)
 		key := r.Body["totp_key"].(string)
-		lcWant(t, "enable", inst.Do("PATCH", "/zato/sso/user", lcReq(aUST, "is_totp_enabled", true)), "")
+		lcWant(t, "enable", inst.Do("PATCH", "/zato/sso/user", apiReq(aUST, "is_totp_enabled", true)), "")
 		code := func(at time.Time) string {
 			t.Helper()
 			c, err := totp.GenerateCode(key, at)
@@ -98,7 +98,7 @@ func TestTOTP(t *testing.T) {
 		quiet := nodetest.Start(t, nodetest.WithNATS(url), nodetest.WithNow(clock.Now),
 			nodetest.WithConfig(func(c *sso.Config) { c.InformIfTOTPMissing = false }))
 		lcWant(t, "no code, inform_if_totp_missing off", lcLoginCode(quiet, "totp-alice", nodetest.Password), "E005001")
-		lcWant(t, "disable", inst.Do("PATCH", "/zato/sso/user", lcReq(aUST, "is_totp_enabled", false)), "")
+		lcWant(t, "disable", inst.Do("PATCH", "/zato/sso/user", apiReq(aUST, "is_totp_enabled", false)), "")
 		lcWant(t, "login without TOTP", login(), "")
 	})
 }
