@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/ssoattr/ssoattr/domain"
 )
@@ -16,12 +17,76 @@ type Handler = func(seq uint64, e domain.Event, err error)
 // uses an ordered consumer, which the client recreates after gaps or
 // reconnects, so nothing is skipped or delivered twice. It returns ctx's
 // error, or the error that stopped it.
+//
+// While there is a backlog (the start-up rebuild, a burst of writes), h
+// runs on a goroutine of its own, a batch of decoded messages behind the
+// receiving and decoding of the next ones, so the two use both cores
+// instead of taking turns. A message that arrives with nothing queued
+// before it is handed to h at once, on the receiving goroutine: a live
+// event waits for no hand-over. h is never called concurrently.
 func (s *Store) Follow(ctx context.Context, from uint64, h Handler) error {
-	return s.Tail(ctx, nil, max(from, 1), func(m Msg) error {
-		h(m.Seq, m.Event, m.Err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		full   = make(chan []Msg, followDepth) // batches for the handler goroutine
+		empty  = make(chan []Msg, followDepth) // handled batches, for reuse
+		queued atomic.Int64                    // batches sent to full and not yet handled
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for b := range full {
+			for i := range b {
+				h(b[i].Seq, b[i].Event, b[i].Err)
+			}
+			queued.Add(-1)
+			clear(b) // let the events go; only the array is reused
+			select {
+			case empty <- b[:0]:
+			default:
+			}
+		}
+	}()
+	var batch []Msg
+	err := s.Tail(ctx, nil, max(from, 1), func(m Msg) error {
+		if len(batch) == 0 && m.Pending == 0 && queued.Load() == 0 {
+			// Every earlier message has been handled: no need to queue.
+			h(m.Seq, m.Event, m.Err)
+			return nil
+		}
+		if batch == nil {
+			select {
+			case batch = <-empty:
+			default:
+				batch = make([]Msg, 0, followBatch)
+			}
+		}
+		batch = append(batch, m)
+		if m.Pending > 0 && len(batch) < followBatch {
+			return nil // more are on their way: fill the batch
+		}
+		queued.Add(1)
+		select {
+		case full <- batch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		batch = nil
 		return nil
 	})
+	cancel()
+	close(full)
+	<-done
+	return err
 }
+
+// The follower's hand-over: batches of up to followBatch messages, at most
+// followDepth of them waiting. Enough to keep both goroutines busy during a
+// rebuild; small enough (a few hundred kilobytes) not to matter.
+const (
+	followBatch = 128
+	followDepth = 8
+)
 
 // Read delivers the messages whose subjects match one of filters (every
 // message when filters is empty) from sequence from up to the stream's last

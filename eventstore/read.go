@@ -21,6 +21,9 @@ type Msg struct {
 	Data  []byte
 	Event domain.Event
 	Err   error
+	// Pending is how many more messages matching the reader's filters the
+	// stream held when this one was delivered (0: the reader is caught up).
+	Pending uint64
 }
 
 // Attach returns a Store on an existing stream without creating or changing
@@ -114,7 +117,7 @@ func (s *Store) Scan(ctx context.Context, filters []string, from, to uint64, h f
 			return nil
 		}
 		e, derr := Decode(msg.Data())
-		if !h(Msg{Seq: seq, Data: msg.Data(), Event: e, Err: derr}) {
+		if !h(Msg{Seq: seq, Data: msg.Data(), Event: e, Err: derr, Pending: meta.NumPending}) {
 			return nil
 		}
 		if meta.NumPending == 0 || to > 0 && seq >= to {
@@ -172,7 +175,7 @@ func (s *Store) Tail(ctx context.Context, filters []string, from uint64, h func(
 			continue
 		}
 		e, derr := Decode(msg.Data())
-		if err := h(Msg{Seq: meta.Sequence.Stream, Data: msg.Data(), Event: e, Err: derr}); err != nil {
+		if err := h(Msg{Seq: meta.Sequence.Stream, Data: msg.Data(), Event: e, Err: derr, Pending: meta.NumPending}); err != nil {
 			return err
 		}
 	}
