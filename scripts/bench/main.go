@@ -237,11 +237,15 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 		return err
 	}
 	defer s.close(context.Background())
-	progress("service on %s; creating %d users at %d password rounds", s.url, p.users, s.n.SSO.Config().PasswordRounds)
-	if err := s.createUsers(ctx, p.users, p.conns, progress); err != nil {
-		return fmt.Errorf("setup: %w", err)
+	// The users (minutes of PBKDF2 at serve's rounds) serve only the HTTP
+	// cases: a run of start-up or memory alone goes without them.
+	if slices.ContainsFunc(allCases, func(c string) bool { return c != "startup" && c != "memory" && p.want(c) }) {
+		progress("service on %s; creating %d users at %d password rounds", s.url, p.users, s.n.SSO.Config().PasswordRounds)
+		if err := s.createUsers(ctx, p.users, p.conns, progress); err != nil {
+			return fmt.Errorf("setup: %w", err)
+		}
+		res.setup = s.setup
 	}
-	res.setup = s.setup
 	if err := startProfile(); err != nil {
 		return err
 	}
