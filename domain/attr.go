@@ -67,15 +67,46 @@ func (op AttrOp) Kind() string {
 // AttrLookup returns the stored attribute of that name, live or not.
 type AttrLookup func(name string) (Attr, bool)
 
+// smallSet is the size up to which a linear scan finds a name faster than
+// a map, and without the map's allocation (a write names one attribute far
+// more often than ten).
+const smallSet = 8
+
+// LookupIn returns the AttrLookup over attrs. A name that is in attrs more
+// than once must stand for the same attribute each time.
+func LookupIn(attrs []Attr) AttrLookup {
+	if len(attrs) <= smallSet {
+		return func(name string) (Attr, bool) {
+			for i := range attrs {
+				if attrs[i].Name == name {
+					return attrs[i], true
+				}
+			}
+			return Attr{}, false
+		}
+	}
+	index := make(map[string]int, len(attrs))
+	for i := range attrs {
+		index[attrs[i].Name] = i
+	}
+	return func(name string) (Attr, bool) {
+		i, ok := index[name]
+		if !ok {
+			return Attr{}, false
+		}
+		return attrs[i], true
+	}
+}
+
 // AttrTx decides a multi-item attribute write against one owner's current
 // attributes. Items are applied in order to a working copy, so a later item
 // sees the effect of an earlier one; nothing is stored until the caller
 // appends the event built from Result. A Tx is not safe for concurrent use.
 type AttrTx struct {
-	now     time.Time
-	lookup  AttrLookup
-	working map[string]Attr
-	out     []Attr
+	now    time.Time
+	lookup AttrLookup
+	out    []Attr         // the items applied so far, in order
+	last   map[string]int // name -> index of its last write in out; built once out outgrows a scan
 }
 
 // NewAttrTx starts a decision at time now over the attributes lookup reads.
@@ -83,9 +114,23 @@ func NewAttrTx(now time.Time, lookup AttrLookup) *AttrTx {
 	return &AttrTx{now: Truncate(now), lookup: lookup}
 }
 
+// written returns the index in out of the last write of name.
+func (tx *AttrTx) written(name string) (int, bool) {
+	if tx.last != nil {
+		i, ok := tx.last[name]
+		return i, ok
+	}
+	for i := len(tx.out) - 1; i >= 0; i-- {
+		if tx.out[i].Name == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
 func (tx *AttrTx) current(name string) (Attr, bool) {
-	if a, ok := tx.working[name]; ok {
-		return a, true
+	if i, ok := tx.written(name); ok {
+		return tx.out[i], true
 	}
 	a, ok := tx.lookup(name)
 	if !ok || !a.Live(tx.now) {
@@ -126,11 +171,16 @@ func (tx *AttrTx) Apply(op AttrOp, w AttrWrite) error {
 			next.Expires = ExpiresAfter(tx.now, *w.Expiration)
 		}
 	}
-	if tx.working == nil {
-		tx.working = make(map[string]Attr, 1)
-	}
-	tx.working[w.Name] = next
 	tx.out = append(tx.out, next)
+	switch {
+	case tx.last != nil:
+		tx.last[w.Name] = len(tx.out) - 1
+	case len(tx.out) > smallSet:
+		tx.last = make(map[string]int, 2*len(tx.out))
+		for i := range tx.out {
+			tx.last[tx.out[i].Name] = i
+		}
+	}
 	return nil
 }
 

@@ -3,6 +3,8 @@ package domain_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,6 +179,54 @@ func TestAttrTx_ItemsSeeEarlierItems(t *testing.T) {
 			t.Fatalf("Result = %+v, want last value 2 keeping creation time t0", res)
 		}
 	})
+}
+
+// A long list (past the size where the transaction starts indexing its
+// items) still sees each name's latest write, whether it came before or
+// after the switch.
+func TestAttrTx_LongListSeesLatestWrite(t *testing.T) {
+	have := []domain.Attr{live("s0", `0`), live("s1", `0`)}
+	tx := domain.NewAttrTx(t1, stored(have...))
+	for i := range 30 {
+		name := fmt.Sprintf("n%d", i%12) // n0..n11 twice, n0..n5 three times
+		if err := tx.Apply(domain.OpSet, write(name, strconv.Itoa(i))); err != nil {
+			t.Fatalf("set %s: %v", name, err)
+		}
+	}
+	if err := tx.Apply(domain.OpCreate, write("n3", `1`)); !errors.Is(err, domain.ErrAttrExists) {
+		t.Fatalf("create of n3, written by items 3, 15 and 27: %v, want ErrAttrExists", err)
+	}
+	if err := tx.Apply(domain.OpUpdate, domain.AttrWrite{Name: "n7", Expiration: ptr[int64](5)}); err != nil {
+		t.Fatalf("update of n7: %v", err)
+	}
+	if err := tx.Apply(domain.OpUpdate, domain.AttrWrite{Name: "s1", Expiration: ptr[int64](5)}); err != nil {
+		t.Fatalf("update of stored s1: %v", err)
+	}
+	res := tx.Result()
+	if got := res[len(res)-2]; got.Name != "n7" || string(got.Value) != "19" {
+		t.Fatalf("update of n7 = %+v, want the value of its last write, 19", got)
+	}
+	if got := res[len(res)-1]; got.Name != "s1" || string(got.Value) != "0" || !got.Created.Equal(t0) {
+		t.Fatalf("update of s1 = %+v, want the stored value and creation time", got)
+	}
+}
+
+func TestLookupIn(t *testing.T) {
+	for _, n := range []int{0, 1, 8, 9, 50} {
+		var attrs []domain.Attr
+		for i := range n {
+			attrs = append(attrs, live(fmt.Sprintf("a%d", i), strconv.Itoa(i)))
+		}
+		look := domain.LookupIn(attrs)
+		for i := range n {
+			if a, ok := look(fmt.Sprintf("a%d", i)); !ok || string(a.Value) != strconv.Itoa(i) {
+				t.Fatalf("%d attributes: a%d = %+v, %v", n, i, a, ok)
+			}
+		}
+		if _, ok := look("missing"); ok {
+			t.Fatalf("%d attributes: found a name that is not there", n)
+		}
+	}
 }
 
 func TestAttrTx_TruncatesNow(t *testing.T) {

@@ -383,17 +383,18 @@ func (v *View) LastSeq(o domain.Owner) uint64 {
 
 // Snapshot returns the owner's last sequence and its stored attributes of the
 // given names, live or not, read at one instant. A write decides against it.
-func (v *View) Snapshot(o domain.Owner, names []string) (uint64, map[string]domain.Attr) {
-	out := make(map[string]domain.Attr, len(names))
+// A name asked for twice comes back twice (domain.LookupIn takes either).
+func (v *View) Snapshot(o domain.Owner, names []string) (uint64, []domain.Attr) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	s := v.set(o)
 	if s == nil {
-		return 0, out
+		return 0, nil
 	}
+	var out []domain.Attr
 	for _, n := range names {
 		if a, ok := s.attrs[n]; ok {
-			out[n] = a.attr(n)
+			out = append(out, a.attr(n))
 		}
 	}
 	return s.seq, out

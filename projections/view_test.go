@@ -90,8 +90,8 @@ func TestView_Get(t *testing.T) {
 		}
 		// A write still decides against it: Snapshot returns it, expired.
 		seq, snap := f.v.Snapshot(o, []string{"soon", "live", "missing"})
-		soon := snap["soon"]
-		if seq != f.seq || len(snap) != 2 || soon.Live(f.clk.t) {
+		soon, found := domain.LookupIn(snap)("soon")
+		if seq != f.seq || len(snap) != 2 || !found || soon.Live(f.clk.t) {
 			t.Fatalf("Snapshot = %d, %+v; want seq %d and both stored attributes, soon not live", seq, snap, f.seq)
 		}
 	})

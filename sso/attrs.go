@@ -103,9 +103,8 @@ func (s *Service) WriteAttrs(ctx context.Context, m Meta, ust string, scope Attr
 	return s.commit(ctx, func(now time.Time) ([]domain.Pending, error) {
 		// Resolve every item's owner first, so each owner's attributes are
 		// read once, together with its sequence.
-		owners := make([]domain.Owner, len(items))
-		names := make(map[domain.Owner][]string, 1)
-		var order []domain.Owner
+		var owners ownerWrites
+		at := make([]int, len(items)) // item -> its owner's index in owners
 		failAt, failErr := len(items), error(nil)
 		for i, it := range items {
 			o, err := s.attrOwner(c, scope, it.UserID)
@@ -113,34 +112,78 @@ func (s *Service) WriteAttrs(ctx context.Context, m Meta, ust string, scope Attr
 				failAt, failErr = i, err
 				break
 			}
-			if _, seen := names[o]; !seen {
-				order = append(order, o)
-			}
-			owners[i], names[o] = o, append(names[o], it.Name)
+			at[i] = owners.add(o, it.Name)
 		}
-		seqs := make(map[domain.Owner]uint64, len(order))
-		txs := make(map[domain.Owner]*domain.AttrTx, len(order))
-		for _, o := range order {
-			seq, snap := s.view.Snapshot(o, names[o])
-			seqs[o] = seq
-			txs[o] = domain.NewAttrTx(now, func(n string) (domain.Attr, bool) { a, ok := snap[n]; return a, ok })
+		for i := range owners.list {
+			w := &owners.list[i]
+			seq, snap := s.view.Snapshot(w.owner, w.names)
+			w.seq, w.tx = seq, domain.NewAttrTx(now, domain.LookupIn(snap))
 		}
 		// Apply in list order: the first failing item decides the answer.
 		for i := range failAt {
-			if err := txs[owners[i]].Apply(op, items[i].AttrWrite); err != nil {
+			if err := owners.list[at[i]].tx.Apply(op, items[i].AttrWrite); err != nil {
 				return nil, err
 			}
 		}
 		if failErr != nil {
 			return nil, failErr
 		}
-		ps := make([]domain.Pending, 0, len(order))
-		for _, o := range order {
-			ps = append(ps, domain.Pending{Expected: seqs[o],
-				Event: s.event(m, c.User.ID, op.Kind(), o, now, domain.EventData{Attrs: txs[o].Result()})})
+		ps := make([]domain.Pending, 0, len(owners.list))
+		for _, w := range owners.list {
+			ps = append(ps, domain.Pending{Expected: w.seq,
+				Event: s.event(m, c.User.ID, op.Kind(), w.owner, now, domain.EventData{Attrs: w.tx.Result()})})
 		}
 		return ps, nil
 	})
+}
+
+// ownerWrites groups a write's items by owner, in the order the owners
+// first appear. Almost every write has one owner; only a super-user's
+// many-mode list can name many, and only then is a map worth its cost.
+type ownerWrites struct {
+	list  []ownerWrite
+	index map[domain.Owner]int // built once list outgrows a scan
+}
+
+type ownerWrite struct {
+	owner domain.Owner
+	names []string
+	seq   uint64
+	tx    *domain.AttrTx
+}
+
+// add records that an item names o and the attribute name; it returns o's
+// index in list.
+func (ws *ownerWrites) add(o domain.Owner, name string) int {
+	i, ok := ws.find(o)
+	if !ok {
+		i = len(ws.list)
+		ws.list = append(ws.list, ownerWrite{owner: o})
+		switch {
+		case ws.index != nil:
+			ws.index[o] = i
+		case len(ws.list) > 8:
+			ws.index = make(map[domain.Owner]int, 2*len(ws.list))
+			for j, w := range ws.list {
+				ws.index[w.owner] = j
+			}
+		}
+	}
+	ws.list[i].names = append(ws.list[i].names, name)
+	return i
+}
+
+func (ws *ownerWrites) find(o domain.Owner) (int, bool) {
+	if ws.index != nil {
+		i, ok := ws.index[o]
+		return i, ok
+	}
+	for i := range ws.list {
+		if ws.list[i].owner == o {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // DeleteAttrs removes the named attributes; names that are not live are
@@ -159,7 +202,7 @@ func (s *Service) DeleteAttrs(ctx context.Context, m Meta, ust string, scope Att
 			return nil, err
 		}
 		seq, snap := s.view.Snapshot(owner, names)
-		live := domain.LiveNames(now, func(n string) (domain.Attr, bool) { a, ok := snap[n]; return a, ok }, names)
+		live := domain.LiveNames(now, domain.LookupIn(snap), names)
 		if len(live) == 0 {
 			return nil, nil
 		}

@@ -26,7 +26,7 @@ type View interface {
 	Session(id string) (*domain.Session, uint64, bool)
 	UserSessions(userID string) []*domain.Session
 	LastSeq(o domain.Owner) uint64
-	Snapshot(o domain.Owner, names []string) (uint64, map[string]domain.Attr)
+	Snapshot(o domain.Owner, names []string) (uint64, []domain.Attr)
 	Get(o domain.Owner, name string) (domain.Attr, error)
 	Exists(o domain.Owner, name string) bool
 	Names(o domain.Owner) []string
