@@ -35,9 +35,7 @@ func Attach(ctx context.Context, js jetstream.JetStream, name string) (*Store, e
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", c.Stream, err)
 	}
-	s := &Store{js: js, stream: st, cfg: c}
-	s.barrier.fetch = s.fetchLastSeq
-	return s, nil
+	return newStore(js, st, c), nil
 }
 
 // OwnerFilter returns the subject filter of an owner. An empty User matches

@@ -70,6 +70,7 @@ type Store struct {
 	stream  jetstream.Stream
 	cfg     Config
 	barrier barrier
+	probe   *lastSeqProbe // the barrier's fetch
 }
 
 // Open creates the stream, or updates it to StreamConfig(c), and returns a
@@ -80,9 +81,7 @@ func Open(ctx context.Context, js jetstream.JetStream, c Config) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("create or update stream %s: %w", c.Stream, err)
 	}
-	s := &Store{js: js, stream: st, cfg: c}
-	s.barrier.fetch = s.fetchLastSeq
-	return s, nil
+	return newStore(js, st, c), nil
 }
 
 // StreamName returns the name of the stream the store writes to.
@@ -190,45 +189,28 @@ func mapErr(err error) error {
 	return err
 }
 
+func newStore(js jetstream.JetStream, st jetstream.Stream, c Config) *Store {
+	s := &Store{js: js, stream: st, cfg: c}
+	s.probe = &lastSeqProbe{s: s, recheck: probeRecheck}
+	s.barrier.fetch = s.probe.lastSeq
+	return s
+}
+
 // LastSeq returns the stream's last sequence as of some moment after the
-// call began. Concurrent callers share one stream-info request: a caller
-// joins the next request to be sent, never one already in flight, so the
-// answer covers every event acknowledged before the call. This is the
-// read-your-writes barrier; it costs one round trip per wave of readers, not
-// one per reader.
+// call began. Concurrent callers share one request to the server (see
+// lastSeqProbe): a caller joins the next request to be sent, never one
+// already in flight, so the answer covers every event acknowledged before
+// the call. This is the read-your-writes barrier; it costs one round trip
+// per wave of readers, not one per reader.
 func (s *Store) LastSeq(ctx context.Context) (uint64, error) { return s.barrier.wait(ctx) }
 
-// fetchLastSeq asks the stream's leader for the stream's state. It sends the
-// stream-info request itself and decodes only the last sequence and the
-// error: decoding the whole StreamInfo cost as much as the round trip, and
-// the read barrier makes this request continuously under load.
+// fetchLastSeq asks the stream's leader for the stream's last sequence.
 func (s *Store) fetchLastSeq(ctx context.Context) (uint64, error) {
-	prefix := s.js.Options().APIPrefix
-	if prefix == "" {
-		prefix = jetstream.DefaultAPIPrefix
+	var st streamState
+	if err := s.streamInfo(ctx, &st); err != nil {
+		return 0, err
 	}
-	if _, hasDeadline := ctx.Deadline(); !hasDeadline {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-	}
-	msg, err := s.js.Conn().RequestWithContext(ctx, prefix+"STREAM.INFO."+s.cfg.Stream, nil)
-	if err != nil {
-		return 0, fmt.Errorf("stream info: %w", err)
-	}
-	var resp struct {
-		State struct {
-			LastSeq uint64 `json:"last_seq"`
-		} `json:"state"`
-		Error *jetstream.APIError `json:"error"`
-	}
-	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return 0, fmt.Errorf("stream info: %w", err)
-	}
-	if resp.Error != nil {
-		return 0, fmt.Errorf("stream info: %w", resp.Error)
-	}
-	return resp.State.LastSeq, nil
+	return st.State.LastSeq, nil
 }
 
 // Landed reports whether e is the last event on its owner's subject, and at

@@ -1,0 +1,12 @@
+package eventstore
+
+import "time"
+
+// BarrierUsesDirectGet reports whether the read barrier's rounds, as of the
+// last one, may be answered by direct gets. Read it only after a LastSeq
+// call has returned: that orders it after the round that set it.
+func (s *Store) BarrierUsesDirectGet() bool { return s.probe.direct }
+
+// SetBarrierRecheck changes how often the barrier checks that direct gets
+// are exact. Call it before the first LastSeq.
+func (s *Store) SetBarrierRecheck(d time.Duration) { s.probe.recheck = d }

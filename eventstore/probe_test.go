@@ -1,0 +1,144 @@
+package eventstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/eventstore"
+)
+
+// otherWriter is a second connection to the store's server, as another
+// replica or the CLI would have.
+func otherWriter(t *testing.T, js jetstream.JetStream) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(js.Conn().ConnectedUrl())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	other, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return other
+}
+
+// publish stores one event through w and returns its sequence.
+func publish(t *testing.T, w jetstream.JetStream, owner domain.Owner) uint64 {
+	t.Helper()
+	data, err := eventstore.Encode(attrEvent(owner, "n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := w.Publish(t.Context(), eventstore.Subject(owner), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ack.Sequence
+}
+
+func lastSeq(t *testing.T, s *eventstore.Store) uint64 {
+	t.Helper()
+	seq, err := s.LastSeq(t.Context())
+	if err != nil {
+		t.Fatalf("LastSeq: %v", err)
+	}
+	return seq
+}
+
+// On the service's own single-replica stream the barrier asks direct gets,
+// and their answer is the exact last sequence: with nothing new, and after
+// every write another connection had acknowledged, one or many at a time.
+func TestLastSeq_DirectGetsAreExact(t *testing.T) {
+	s, js := openStore(t)
+	s.SetBarrierRecheck(time.Hour) // no stream-info round after the first
+	w := otherWriter(t, js)
+	if got := lastSeq(t, s); got != 0 {
+		t.Fatalf("LastSeq of an empty stream = %d", got)
+	}
+	if !s.BarrierUsesDirectGet() {
+		t.Fatal("the barrier does not use direct gets on a single-replica stream")
+	}
+	if got := lastSeq(t, s); got != 0 {
+		t.Fatalf("LastSeq of an empty stream, by direct get = %d", got)
+	}
+	var want uint64
+	for i := range 300 {
+		for range i % 4 { // 0 to 3 writes between two questions
+			want = publish(t, w, domain.UserAttrsOwner("zusr"+string(rune('a'+i%7))))
+		}
+		if got := lastSeq(t, s); got != want {
+			t.Fatalf("round %d: LastSeq = %d, want %d, the last acknowledged", i, got, want)
+		}
+	}
+	if !s.BarrierUsesDirectGet() {
+		t.Fatal("the barrier gave up direct gets on a stream where they are exact")
+	}
+}
+
+// A mirror answers direct gets for the stream it mirrors, possibly behind:
+// once one exists the barrier asks the leader, and goes back to direct gets
+// when the mirror is gone.
+func TestLastSeq_MirrorTurnsDirectGetsOff(t *testing.T) {
+	s, js := openStore(t)
+	s.SetBarrierRecheck(20 * time.Millisecond)
+	w := otherWriter(t, js)
+	publish(t, w, domain.UserAttrsOwner("zusr1"))
+	lastSeq(t, s)
+	if !s.BarrierUsesDirectGet() {
+		t.Fatal("no direct gets before the mirror")
+	}
+	ctx := t.Context()
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SSO_COPY",
+		Mirror: &jetstream.StreamSource{Name: s.StreamName()}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(30 * time.Millisecond)
+	want := publish(t, w, domain.UserAttrsOwner("zusr1"))
+	if got := lastSeq(t, s); got != want {
+		t.Fatalf("LastSeq = %d, want %d", got, want)
+	}
+	if s.BarrierUsesDirectGet() {
+		t.Fatal("the barrier still uses direct gets while a mirror exists")
+	}
+	if err := js.DeleteStream(ctx, "SSO_COPY"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(30 * time.Millisecond)
+	lastSeq(t, s) // the check
+	if got := lastSeq(t, s); got != want || !s.BarrierUsesDirectGet() {
+		t.Fatalf("after the mirror went: LastSeq = %d (want %d), direct gets %v (want true)", got, want, s.BarrierUsesDirectGet())
+	}
+}
+
+// A stream with a gap in its sequences (here one that allows deletes, which
+// ours does not) makes a count of messages no distance: the barrier asks the
+// leader.
+func TestLastSeq_GapsTurnDirectGetsOff(t *testing.T) {
+	js := runJetStream(t)
+	ctx := context.Background()
+	cfg := eventstore.StreamConfig(eventstore.Config{})
+	cfg.DenyDelete = false
+	st, err := js.CreateStream(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		publish(t, js, domain.UserAttrsOwner("zusr1"))
+	}
+	if err := st.DeleteMsg(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	s, err := eventstore.Attach(ctx, js, cfg.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lastSeq(t, s); got != 3 || s.BarrierUsesDirectGet() {
+		t.Fatalf("LastSeq = %d (want 3), direct gets %v (want false)", got, s.BarrierUsesDirectGet())
+	}
+}
