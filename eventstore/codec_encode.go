@@ -1,0 +1,309 @@
+package eventstore
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ssoattr/ssoattr/domain"
+)
+
+// This file writes an event exactly as json.Marshal wrote the envelope
+// struct before: the same keys in the same order, the same omitempty rules
+// and the same escaping, byte for byte. The tests compare the two.
+
+// appendEvent writes the stored form of e.
+func appendEvent(b []byte, e *domain.Event) ([]byte, error) {
+	b = append(b, `{"specversion":`...)
+	b = appendString(b, SpecVersion)
+	b = append(b, `,"id":`...)
+	b = appendString(b, e.ID)
+	b = append(b, `,"source":`...)
+	b = appendString(b, Source)
+	// Type(e.Kind) written in place. Escaping the three parts one by one
+	// is the same as escaping the whole: the fixed parts are plain ASCII.
+	b = append(b, `,"type":"`...)
+	b = appendEscaped(b, TypePrefix)
+	b = appendEscaped(b, e.Kind)
+	b = appendEscaped(b, TypeVersion)
+	b = append(b, `","subject":`...)
+	b = appendString(b, Subject(e.Owner))
+	b = append(b, `,"time":`...)
+	b, err := appendTime(b, e.Time.UTC())
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, `,"datacontenttype":`...)
+	b = appendString(b, ContentType)
+	b = appendOptString(b, `,"actoruserid":`, e.Actor)
+	b = appendOptString(b, `,"currentapp":`, e.App)
+	b = appendOptString(b, `,"remoteaddr":`, e.RemoteAddr)
+	b = appendOptString(b, `,"cid":`, e.CID)
+	b = append(b, `,"data":`...)
+	if b, err = appendData(b, &e.Data); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// sizeHint is a generous guess at the length of e's stored form, so that
+// Encode allocates once. Escapes or a large account payload may need more.
+func sizeHint(e *domain.Event) int {
+	n := 320 + len(e.ID) + len(e.Kind) + len(e.Owner.User) + len(e.Owner.Session) +
+		len(e.Actor) + len(e.App) + len(e.RemoteAddr) + len(e.CID)
+	for i := range e.Data.Attrs {
+		n += 192 + len(e.Data.Attrs[i].Name) + len(e.Data.Attrs[i].Value)
+	}
+	for _, s := range e.Data.Names {
+		n += 3 + len(s)
+	}
+	for _, s := range e.Data.Changed {
+		n += 3 + len(s)
+	}
+	if e.Data.User != nil {
+		n += 1024
+	}
+	if e.Data.Session != nil {
+		n += 512 + 128*len(e.Data.Session.History)
+	}
+	return n + len(e.Data.Reason) + len(e.Data.Username) + len(e.Data.UserID)
+}
+
+// appendData writes domain.EventData as its struct tags say: every field
+// omitted when empty, in declaration order.
+func appendData(b []byte, d *domain.EventData) ([]byte, error) {
+	b = append(b, '{')
+	start := len(b)
+	var err error
+	if len(d.Attrs) > 0 {
+		b = appendKey(b, start, `"attrs":[`)
+		for i := range d.Attrs {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = appendAttr(b, &d.Attrs[i]); err != nil {
+				return nil, err
+			}
+		}
+		b = append(b, ']')
+	}
+	if len(d.Names) > 0 {
+		b = appendStrings(appendKey(b, start, `"names":`), d.Names)
+	}
+	if d.User != nil {
+		if b, err = appendJSON(appendKey(b, start, `"user":`), d.User); err != nil {
+			return nil, err
+		}
+	}
+	if len(d.Changed) > 0 {
+		b = appendStrings(appendKey(b, start, `"changed":`), d.Changed)
+	}
+	if d.Session != nil {
+		if b, err = appendJSON(appendKey(b, start, `"session":`), d.Session); err != nil {
+			return nil, err
+		}
+	}
+	if d.Reason != "" {
+		b = appendString(appendKey(b, start, `"reason":`), d.Reason)
+	}
+	if d.Username != "" {
+		b = appendString(appendKey(b, start, `"username":`), d.Username)
+	}
+	if d.UserID != "" {
+		b = appendString(appendKey(b, start, `"user_id":`), d.UserID)
+	}
+	return append(b, '}'), nil
+}
+
+// appendKey writes an object key (given with its quotes and colon), after
+// a comma unless it is the first member, which would start at start.
+func appendKey(b []byte, start int, key string) []byte {
+	if len(b) > start {
+		b = append(b, ',')
+	}
+	return append(b, key...)
+}
+
+// appendAttr writes domain.Attr as its struct tags say.
+func appendAttr(b []byte, a *domain.Attr) ([]byte, error) {
+	b = append(b, `{"name":`...)
+	b = appendString(b, a.Name)
+	var err error
+	if len(a.Value) > 0 {
+		b = append(b, `,"value":`...)
+		if b, err = appendRaw(b, a.Value); err != nil {
+			return nil, fmt.Errorf("attribute %q: %w", a.Name, err)
+		}
+	}
+	if a.Encrypted {
+		b = append(b, `,"is_encrypted":true`...)
+	}
+	b, err = appendTime(append(b, `,"creation_time":`...), a.Created)
+	if err == nil {
+		b, err = appendTime(append(b, `,"last_modified":`...), a.Modified)
+	}
+	if err == nil {
+		b, err = appendTime(append(b, `,"expiration_time":`...), a.Expires)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("attribute %q: %w", a.Name, err)
+	}
+	return append(b, '}'), nil
+}
+
+// appendJSON writes v with encoding/json: the account and session payloads
+// are rare, and json.Marshal writes them exactly as it did inside the
+// envelope struct.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, out...), nil
+}
+
+// appendTime writes t as time.Time.MarshalJSON does (RFC 3339 with
+// nanoseconds), with its errors for a year outside 0 to 9999 or a zone
+// offset of a day or more.
+func appendTime(b []byte, t time.Time) ([]byte, error) {
+	b = append(b, '"')
+	b, err := t.AppendText(b)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '"'), nil
+}
+
+// appendRaw writes the JSON text v as json.Marshal writes a
+// json.RawMessage: checked, compacted, and with <, >, &, U+2028 and U+2029
+// escaped inside strings. The values our API stores are in that form
+// already and are copied as they are; anything else goes through
+// encoding/json, so that the result is the same. An invalid v is an error
+// rather than a broken message.
+func appendRaw(b, v []byte) ([]byte, error) {
+	if err := validJSON(v); err != nil {
+		return nil, fmt.Errorf("value is not valid JSON: %w", err)
+	}
+	if isCompact(v) {
+		return append(b, v...), nil
+	}
+	return appendJSON(b, json.RawMessage(v))
+}
+
+// isCompact reports whether the valid JSON text v is unchanged by
+// json.Marshal: no whitespace outside strings, no <, >, &, U+2028, U+2029.
+func isCompact(v []byte) bool {
+	inString := false
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '"':
+			inString = !inString
+		case '\\': // only inside a string: step over the escaped byte, which may be a quote
+			i++
+		case ' ', '\t', '\n', '\r':
+			if !inString {
+				return false
+			}
+		case '<', '>', '&':
+			return false
+		case 0xE2: // U+2028 is E2 80 A8, U+2029 is E2 80 A9
+			if i+2 < len(v) && v[i+1] == 0x80 && v[i+2]&^1 == 0xA8 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func appendStrings(b []byte, list []string) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendOptString writes key and s unless s is empty (omitempty).
+func appendOptString(b []byte, key, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return appendString(append(b, key...), s)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendEscaped(b, s)
+	return append(b, '"')
+}
+
+// appendEscaped writes s as the inside of a JSON string exactly as
+// json.Marshal does, so that stored bytes stay the same: quote, backslash
+// and control characters escaped (\n, \t, ... or \u00XX), and also <, > and
+// & (\u003c ...), U+2028 and U+2029 (\u2028, \u2029); each byte of invalid
+// UTF-8 becomes \ufffd.
+func appendEscaped(b []byte, s string) []byte {
+	start := 0 // s[start:i] is still to be copied
+	for i := 0; i < len(s); {
+		c := s[i]
+		if plainASCII[c] {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			b = appendEscapedASCII(b, c)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, `\u202`...)
+			b = append(b, hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	return append(b, s[start:]...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// plainASCII holds the ASCII bytes json.Marshal writes as they are.
+var plainASCII = func() (t [256]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+func appendEscapedASCII(b []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(b, '\\', c)
+	case '\b':
+		return append(b, '\\', 'b')
+	case '\f':
+		return append(b, '\\', 'f')
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	}
+	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+}
