@@ -161,7 +161,8 @@ func TestSubject_RoundTrip(t *testing.T) {
 
 func TestParseSubject_RejectsOthers(t *testing.T) {
 	for _, s := range []string{"", "sso", "sso.user", "other.user.zusr1", "sso.user.zusr1.zust2",
-		"sso.session.zusr1", "sso.uattr.zusr1.x", "sso.nope.zusr1", "sso.user.a.b.c"} {
+		"sso.session.zusr1", "sso.uattr.zusr1.x", "sso.nope.zusr1", "sso.user.a.b.c", "sso.user.zusr1.",
+		"sso.sattr.zusr1.zust2.x", "sso.session.zusr1."} {
 		if o, err := eventstore.ParseSubject(s); err == nil {
 			t.Errorf("ParseSubject(%q) = %+v, want an error", s, o)
 		}

@@ -35,21 +35,26 @@ var errBadSubject = errors.New("not an ssoattr subject")
 
 // ParseSubject is the inverse of Subject.
 func ParseSubject(s string) (domain.Owner, error) {
-	parts := strings.Split(s, ".")
-	if len(parts) < 3 || len(parts) > 4 || parts[0] != Prefix {
+	prefix, rest, ok := strings.Cut(s, ".")
+	if !ok || prefix != Prefix {
 		return domain.Owner{}, errBadSubject
 	}
-	o := domain.Owner{Kind: domain.OwnerKind(parts[1]), User: parts[2]}
-	if len(parts) == 4 {
-		o.Session = parts[3]
+	kind, rest, ok := strings.Cut(rest, ".")
+	if !ok {
+		return domain.Owner{}, errBadSubject
 	}
-	switch o.Kind {
+	user, session, _ := strings.Cut(rest, ".")
+	if strings.Contains(session, ".") {
+		return domain.Owner{}, errBadSubject
+	}
+	o := domain.Owner{User: user, Session: session}
+	switch o.Kind = domain.OwnerKind(kind); o.Kind {
 	case domain.OwnerSession, domain.OwnerSessionAttrs:
 		if o.Session == "" {
 			return domain.Owner{}, errBadSubject
 		}
 	case domain.OwnerUser, domain.OwnerUserAttrs, domain.OwnerUsername:
-		if o.Session != "" {
+		if o.Session != "" || strings.HasSuffix(rest, ".") {
 			return domain.Owner{}, errBadSubject
 		}
 	default:
