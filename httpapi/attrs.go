@@ -154,7 +154,8 @@ func object(raw json.RawMessage) (*input, error) {
 		return nil, domain.ErrInvalidInput
 	}
 	in := &input{}
-	if err := json.Unmarshal(raw, &in.body); err != nil {
+	var err error
+	if in.body, err = splitObject(raw, in.small[:0]); err != nil {
 		return nil, domain.ErrInvalidInput
 	}
 	return in, nil
@@ -180,22 +181,26 @@ func readNames(in *input) (names []string, many bool, err error) {
 	}
 	names = make([]string, len(list))
 	for i, raw := range list {
-		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &names[i]) != nil || !domain.ValidName(names[i]) {
+		if len(raw) == 0 || raw[0] != '"' {
+			return nil, false, domain.ErrInvalidInput
+		}
+		if names[i] = unquote(raw); !domain.ValidName(names[i]) {
 			return nil, false, domain.ErrInvalidInput
 		}
 	}
 	return names, true, nil
 }
 
-func attrFields(a *domain.Attr) []field {
-	return []field{
-		{"name", a.Name},
-		{"value", a.Value},
-		{"creation_time", domain.FormatTime(a.Created)},
-		{"last_modified", domain.FormatTime(a.Modified)},
-		{"expiration_time", domain.FormatTime(a.Expires)},
-		{"is_encrypted", a.Encrypted},
-	}
+// attrFields returns head followed by the fields of an attribute (SPEC 4.3).
+func attrFields(a *domain.Attr, head ...field) []field {
+	return append(head,
+		field{"name", a.Name},
+		field{"value", a.Value},
+		field{"creation_time", a.Created},
+		field{"last_modified", a.Modified},
+		field{"expiration_time", a.Expires},
+		field{"is_encrypted", a.Encrypted},
+	)
 }
 
 // attrObject is the JSON object of one attribute (SPEC 4.3).
@@ -246,7 +251,7 @@ func (h attrHandlers) get(c echo.Context) error {
 		if rs[0].Attr == nil {
 			return h.s.reply(c, field{"found", false})
 		}
-		return h.s.reply(c, append([]field{{"found", true}}, attrFields(rs[0].Attr)...)...)
+		return h.s.reply(c, attrFields(rs[0].Attr, field{"found", true})...)
 	}
 	obj, err := resultObject(rs, func(r sso.AttrResult) any {
 		if r.Attr == nil {

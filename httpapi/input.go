@@ -29,19 +29,26 @@ var (
 // by the query string's (SPEC 1.1). Body values keep their JSON type; query
 // values are strings, converted by the field's declared type.
 type input struct {
-	body  map[string]json.RawMessage
+	// body holds the body's members in order; when a key is repeated the
+	// last one counts, as with encoding/json. Values are spans of the body.
+	body  []member
 	query url.Values
+	// small backs body: most requests send a handful of keys.
+	small [6]member
 }
 
 // parseInput reads the body as a JSON object whatever its Content-Type
 // (real clients send JSON with none, or as a form), and the query string.
 func parseInput(r *http.Request) (*input, error) {
-	in := &input{query: r.URL.Query()}
+	in := &input{}
+	if r.URL.RawQuery != "" {
+		in.query = r.URL.Query()
+	}
 	if r.Body == nil {
 		return in, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	if err != nil || len(data) > MaxBodyBytes {
+	data, err := readBody(r)
+	if err != nil {
 		return nil, errBadRequest
 	}
 	data = bytes.TrimSpace(data)
@@ -51,10 +58,46 @@ func parseInput(r *http.Request) (*input, error) {
 	if data[0] != '{' {
 		return nil, errBadRequest
 	}
-	if err := json.Unmarshal(data, &in.body); err != nil {
+	if in.body, err = splitObject(data, in.small[:0]); err != nil {
 		return nil, errBadRequest
 	}
 	return in, nil
+}
+
+// readBody reads at most MaxBodyBytes, sizing its buffer from the
+// Content-Length when the client sent one; a longer body is an error.
+func readBody(r *http.Request) ([]byte, error) {
+	size := 512
+	if n := r.ContentLength; n > 0 && n <= MaxBodyBytes {
+		size = int(n) + 1 // room to read EOF without growing
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > MaxBodyBytes {
+			return nil, errBadRequest
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// field returns the raw value of a body key: the last one sent.
+func (in *input) field(key string) (json.RawMessage, bool) {
+	for i := len(in.body) - 1; i >= 0; i-- {
+		if string(in.body[i].key) == key {
+			return in.body[i].raw, true
+		}
+	}
+	return nil, false
 }
 
 // has reports whether the key was sent at all (null included): the presence
@@ -63,7 +106,7 @@ func (in *input) has(key string) bool {
 	if _, ok := in.query[key]; ok {
 		return true
 	}
-	_, ok := in.body[key]
+	_, ok := in.field(key)
 	return ok
 }
 
@@ -83,7 +126,7 @@ func (in *input) lookup(key string) (raw json.RawMessage, text string, fromQuery
 	if vs, found := in.query[key]; found && len(vs) > 0 {
 		return nil, vs[len(vs)-1], true, true
 	}
-	raw, found := in.body[key]
+	raw, found := in.field(key)
 	if !found || string(raw) == "null" {
 		return nil, "", false, false
 	}
@@ -99,11 +142,10 @@ func (in *input) str(key string) (string, bool, error) {
 	if q {
 		return text, true, nil
 	}
-	var s string
-	if raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
+	if raw[0] != '"' {
 		return "", false, domain.ErrInvalidInput
 	}
-	return s, true, nil
+	return unquote(raw), true, nil
 }
 
 // strPtr is str for fields where absence matters: nil when not sent.
@@ -136,9 +178,10 @@ func (in *input) boolean(key string, def bool) (bool, error) {
 		case "false", "0":
 			return false, nil
 		}
-		if raw[0] != '"' || json.Unmarshal(raw, &text) != nil {
+		if raw[0] != '"' {
 			return false, domain.ErrInvalidInput
 		}
+		text = unquote(raw)
 	}
 	switch strings.ToLower(strings.TrimSpace(text)) {
 	case "":
@@ -159,13 +202,10 @@ func (in *input) integer(key string) (int64, bool, error) {
 		return 0, false, nil
 	}
 	if !q {
-		if raw[0] == '"' {
-			if json.Unmarshal(raw, &text) != nil {
-				return 0, false, domain.ErrInvalidInput
-			}
-		} else {
+		if raw[0] != '"' {
 			return parseJSONInt(raw)
 		}
+		text = unquote(raw)
 	}
 	if text == "" {
 		return 0, false, nil
@@ -177,18 +217,18 @@ func (in *input) integer(key string) (int64, bool, error) {
 	return n, true, nil
 }
 
+// parseJSONInt converts a raw body value, which is valid JSON, as
+// json.Number's Int64 and then Float64 would.
 func parseJSONInt(raw json.RawMessage) (int64, bool, error) {
-	var num json.Number
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if dec.Decode(&num) != nil {
-		return 0, false, domain.ErrInvalidInput
+	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
+		return 0, false, domain.ErrInvalidInput // not a number
 	}
-	if n, err := num.Int64(); err == nil {
+	num := string(raw)
+	if n, err := strconv.ParseInt(num, 10, 64); err == nil {
 		return n, true, nil
 	}
 	// 5.0 is integral; 5.5 is not.
-	if f, err := num.Float64(); err == nil && f == float64(int64(f)) {
+	if f, err := strconv.ParseFloat(num, 64); err == nil && f == float64(int64(f)) {
 		return int64(f), true, nil
 	}
 	return 0, false, domain.ErrInvalidInput
@@ -209,15 +249,21 @@ func (in *input) list(key string) ([]json.RawMessage, bool, error) {
 	} else if raw[0] == '"' && string(raw) == `""` {
 		return nil, false, nil
 	}
-	var out []json.RawMessage
-	if len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, &out) != nil {
+	if len(raw) == 0 || raw[0] != '[' {
+		return nil, false, domain.ErrInvalidInput
+	}
+	// A body value is checked already, but a query string's is not: one
+	// scan does both.
+	out, err := splitArray(raw)
+	if err != nil {
 		return nil, false, domain.ErrInvalidInput
 	}
 	return out, true, nil
 }
 
-// value returns an attribute value: any JSON value except null, compacted.
-// A value in the query string is a string.
+// value returns an attribute value: any JSON value except null, compacted,
+// in a buffer of its own (it may outlive the request body). A value in the
+// query string is a string.
 func (in *input) value(key string) (json.RawMessage, bool) {
 	raw, text, q, ok := in.lookup(key)
 	if !ok {
@@ -227,11 +273,20 @@ func (in *input) value(key string) (json.RawMessage, bool) {
 		raw, _ = json.Marshal(text)
 		return raw, true
 	}
+	if !spaced(raw) {
+		return bytes.Clone(raw), true
+	}
 	var b bytes.Buffer
 	if json.Compact(&b, raw) != nil {
-		return raw, true // already valid: it came out of a parsed body
+		return bytes.Clone(raw), true // already valid: it came out of a parsed body
 	}
 	return b.Bytes(), true
+}
+
+// spaced reports whether raw, a valid JSON value, may hold whitespace that
+// compacting removes. Strings, numbers and literals never do.
+func spaced(raw json.RawMessage) bool {
+	return (raw[0] == '{' || raw[0] == '[') && bytes.ContainsAny(raw, " \t\n\r")
 }
 
 // datetime returns a date-time field (SPEC 1.6).

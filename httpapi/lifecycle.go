@@ -20,9 +20,10 @@ func (in *input) emptyString(key string) bool {
 		return false
 	}
 	if !q {
-		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &text) != nil {
+		if len(raw) == 0 || raw[0] != '"' {
 			return false
 		}
+		text = unquote(raw)
 	}
 	return strings.TrimSpace(text) == ""
 }
@@ -292,16 +293,8 @@ func (s *Server) signup(c echo.Context) error {
 	if si.Email, err = in.strPtr("email"); err != nil {
 		return err
 	}
-	apps, _, err := in.list("app_list")
-	if err != nil {
+	if si.AppList, err = appList(in); err != nil {
 		return err
-	}
-	for _, raw := range apps {
-		var a string
-		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &a) != nil {
-			return domain.ErrInvalidInput
-		}
-		si.AppList = append(si.AppList, a)
 	}
 	token, err := s.svc.Signup(c.Request().Context(), meta(c, app), si)
 	var codes *sso.CodesError
@@ -312,6 +305,22 @@ func (s *Server) signup(c echo.Context) error {
 		return err
 	}
 	return s.reply(c, field{"confirm_token", token})
+}
+
+// appList reads the app_list of a sign-up: a list of strings.
+func appList(in *input) ([]string, error) {
+	apps, _, err := in.list("app_list")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, raw := range apps {
+		if len(raw) == 0 || raw[0] != '"' {
+			return nil, domain.ErrInvalidInput
+		}
+		out = append(out, unquote(raw))
+	}
+	return out, nil
 }
 
 // confirmSignup is PATCH /zato/sso/user/signup (SPEC 6.13, D30).

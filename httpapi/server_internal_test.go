@@ -1,0 +1,173 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssoattr/ssoattr/domain"
+)
+
+// TestEdge_Timeout: a request still running at Options.RequestTimeout sees
+// its context end with DeadlineExceeded, and the answer is 500 E008004
+// with the request's cid.
+func TestEdge_Timeout(t *testing.T) {
+	s := New(nil, slog.New(slog.DiscardHandler), Options{RequestTimeout: 20 * time.Millisecond})
+	var got error
+	s.e.GET("/test/slow", func(c echo.Context) error {
+		ctx := c.Request().Context()
+		select {
+		case <-ctx.Done():
+			got = ctx.Err()
+			return ctx.Err()
+		case <-time.After(10 * time.Second):
+			return errors.New("no deadline after 10s")
+		}
+	})
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("GET", "/test/slow", nil))
+	if !errors.Is(got, context.DeadlineExceeded) {
+		t.Fatalf("handler's ctx.Err() = %v, want DeadlineExceeded", got)
+	}
+	var body struct {
+		CID       string   `json:"cid"`
+		SubStatus []string `json:"sub_status"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("answer %s: %v", rec.Body.Bytes(), err)
+	}
+	if rec.Code != http.StatusInternalServerError || len(body.SubStatus) != 1 || body.SubStatus[0] != "E008004" {
+		t.Fatalf("answer = %d %s, want 500 E008004", rec.Code, rec.Body.Bytes())
+	}
+	if h := rec.Header().Get("X-Zato-CID"); body.CID == "" || h != body.CID {
+		t.Fatalf("cid %q, X-Zato-CID %q: want the same, non-empty", body.CID, h)
+	}
+}
+
+// TestEdge_Context: a handler's context carries the cid and a deadline
+// RequestTimeout away, except on the streaming path, which has none.
+func TestEdge_Context(t *testing.T) {
+	const timeout = time.Minute
+	s := New(nil, slog.New(slog.DiscardHandler), Options{RequestTimeout: timeout})
+	type seen struct {
+		cid      string
+		deadline time.Time
+		ok       bool
+	}
+	var got seen
+	h := func(c echo.Context) error {
+		ctx := c.Request().Context()
+		got.cid, _ = ctx.Value(ctxKey{}).(string)
+		got.deadline, got.ok = ctx.Deadline()
+		return c.NoContent(http.StatusOK)
+	}
+	s.e.GET("/test/ctx", h)
+	s.e.POST("/zato/sso/events", h) // the streaming path, on a method the API leaves free
+	for _, tc := range []struct {
+		method, path string
+		deadline     bool
+	}{{"GET", "/test/ctx", true}, {"POST", "/zato/sso/events", false}} {
+		got = seen{}
+		start := time.Now()
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if got.cid == "" || got.cid != rec.Header().Get("X-Zato-CID") {
+			t.Fatalf("%s %s: context cid %q, X-Zato-CID %q; want the same", tc.method, tc.path, got.cid, rec.Header().Get("X-Zato-CID"))
+		}
+		if got.ok != tc.deadline {
+			t.Fatalf("%s %s: has deadline = %v, want %v", tc.method, tc.path, got.ok, tc.deadline)
+		}
+		if tc.deadline && (got.deadline.Before(start.Add(timeout)) || got.deadline.After(time.Now().Add(timeout))) {
+			t.Fatalf("%s %s: deadline %v, want %v from the request's start", tc.method, tc.path, got.deadline, timeout)
+		}
+	}
+}
+
+// TestNewCID: 24 lower-case hex characters, different every time.
+func TestNewCID(t *testing.T) {
+	seen := map[string]bool{}
+	for range 10000 {
+		id := newCID()
+		if len(id) != 24 {
+			t.Fatalf("newCID() = %q, want 24 characters", id)
+		}
+		for _, c := range id {
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+				t.Fatalf("newCID() = %q, want lower-case hex", id)
+			}
+		}
+		if seen[id] {
+			t.Fatalf("newCID() repeated %q", id)
+		}
+		seen[id] = true
+	}
+}
+
+// TestAppendTime: appendTime writes what domain.FormatTime does, quoted.
+func TestAppendTime(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		paris = time.FixedZone("CET", 3600)
+	}
+	times := []time.Time{
+		{}, domain.Never, time.Unix(0, 0), time.Unix(1, 999),
+		time.Date(2031, 5, 4, 9, 10, 11, 250000000, time.UTC),
+		time.Date(2031, 5, 4, 9, 10, 11, 999999999, time.UTC),
+		time.Date(2031, 12, 31, 23, 59, 59, 1000, paris),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, paris),
+	}
+	r := mathrand.New(mathrand.NewPCG(1, 2))
+	for range 10000 {
+		times = append(times, time.Unix(r.Int64N(400_000_000_000)-62_000_000_000, r.Int64N(1e9)))
+	}
+	for _, tm := range times {
+		if got, want := string(appendTime(nil, tm)), `"`+domain.FormatTime(tm)+`"`; got != want {
+			t.Fatalf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// TestEdge_RequestLog: with debug enabled every request is logged with its
+// cid, method, path and status; with it disabled nothing is.
+func TestEdge_RequestLog(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+		var logs bytes.Buffer
+		s := New(nil, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: level})), Options{})
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz?ust=secret", nil))
+		if level > slog.LevelDebug {
+			if logs.Len() != 0 {
+				t.Fatalf("level %v: logged %s, want nothing", level, logs.Bytes())
+			}
+			continue
+		}
+		var line struct {
+			Msg, CID, Method, Path string
+			Status                 int
+		}
+		if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+			t.Fatalf("log %s: %v", logs.Bytes(), err)
+		}
+		want := line
+		want.Msg, want.CID, want.Method, want.Path, want.Status = "request", rec.Header().Get("X-Zato-CID"), "GET", "/healthz", 200
+		if line != want || want.CID == "" {
+			t.Fatalf("log line %+v, want %+v", line, want)
+		}
+		if bytes.Contains(logs.Bytes(), []byte("secret")) {
+			t.Fatalf("log %s holds the query string", logs.Bytes())
+		}
+	}
+}
