@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -71,6 +72,8 @@ type Store struct {
 	cfg     Config
 	barrier barrier
 	probe   *lastSeqProbe // the barrier's fetch
+
+	batchSlots chan struct{} // atomic batches being sent (see AppendAll)
 }
 
 // Open creates the stream, or updates it to StreamConfig(c), and returns a
@@ -115,6 +118,11 @@ func (s *Store) Append(ctx context.Context, e domain.Event, expected uint64) (ui
 // rare administrative writes: a new user with its username claim, a rename,
 // a super-user's write to several users' attributes. It returns the sequence
 // of the last event.
+//
+// The server holds at most 50 open batches per stream and drops the first
+// message of any more; the commit then fails as "incomplete" and nothing is
+// stored. So a process sends at most maxOpenBatches at once, and a batch
+// that other processes crowded out is sent again after a random pause.
 func (s *Store) AppendAll(ctx context.Context, ps []domain.Pending) (uint64, error) {
 	switch len(ps) {
 	case 0:
@@ -122,6 +130,41 @@ func (s *Store) AppendAll(ctx context.Context, ps []domain.Pending) (uint64, err
 	case 1:
 		return s.Append(ctx, ps[0].Event, ps[0].Expected)
 	}
+	for attempt := 1; ; attempt++ {
+		select {
+		case s.batchSlots <- struct{}{}:
+		case <-ctx.Done():
+			return 0, fmt.Errorf("batch: %w", ctx.Err())
+		}
+		seq, err := s.appendBatch(ctx, ps)
+		<-s.batchSlots
+		var apiErr *jetstream.APIError
+		if !errors.As(err, &apiErr) || attempt == batchAttempts ||
+			apiErr.ErrorCode != errBatchIncomplete && apiErr.ErrorCode != errBatchTooManyOpen {
+			return seq, err
+		}
+		t := time.NewTimer(rand.N(time.Millisecond << attempt))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return 0, fmt.Errorf("batch: %w", ctx.Err())
+		}
+	}
+}
+
+// Atomic batches: how many one process sends at once (the server's limit
+// is 50 per stream), how often one is tried, and the server's error codes
+// for a batch that was not stored because too many were open.
+const (
+	maxOpenBatches                          = 16
+	batchAttempts                           = 8
+	errBatchIncomplete  jetstream.ErrorCode = 10176
+	errBatchTooManyOpen jetstream.ErrorCode = 10210
+)
+
+// appendBatch sends ps as one atomic batch.
+func (s *Store) appendBatch(ctx context.Context, ps []domain.Pending) (uint64, error) {
 	nc := s.js.Conn()
 	batch := NewID()
 	for i, p := range ps {
@@ -190,7 +233,7 @@ func mapErr(err error) error {
 }
 
 func newStore(js jetstream.JetStream, st jetstream.Stream, c Config) *Store {
-	s := &Store{js: js, stream: st, cfg: c}
+	s := &Store{js: js, stream: st, cfg: c, batchSlots: make(chan struct{}, maxOpenBatches)}
 	s.probe = &lastSeqProbe{s: s, recheck: probeRecheck}
 	s.barrier.fetch = s.probe.lastSeq
 	return s

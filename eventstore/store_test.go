@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -210,6 +212,58 @@ func TestAppendAll(t *testing.T) {
 			t.Fatalf("AppendAll(nil) = %d, %v; want 0, nil and no change", seq, err)
 		}
 	})
+}
+
+// The server keeps at most 50 atomic batches open per stream and drops the
+// first message of any more, so their commits fail as incomplete. With
+// another process holding 50 batches open, a batch must still land once
+// they are committed, a moment later.
+func TestAppendAll_WhileOtherBatchesAreOpen(t *testing.T) {
+	s, js := openStore(t)
+	other := otherWriter(t, js).Conn()
+	const held = 50
+	part := func(i, seq int, commit bool) *nats.Msg {
+		m := nats.NewMsg(fmt.Sprintf("sso.uattr.zheld%d", i))
+		data, err := eventstore.Encode(attrEvent(domain.UserAttrsOwner(fmt.Sprintf("zheld%d", i)), "a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Data = data
+		m.Header.Set("Nats-Batch-Id", fmt.Sprintf("held-%d", i))
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(seq))
+		if commit {
+			m.Header.Set("Nats-Batch-Commit", "1")
+		}
+		return m
+	}
+	for i := range held {
+		if err := other.PublishMsg(part(i, 1, false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := other.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	result := make(chan error, 1)
+	go func() {
+		_, err := s.AppendAll(t.Context(), []domain.Pending{
+			{Event: attrEvent(domain.UserAttrsOwner("zusr1"), "a")},
+			{Event: attrEvent(domain.UserAttrsOwner("zusr2"), "a")},
+		})
+		result <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // the first attempt meets 50 open batches
+	for i := range held {
+		if _, err := other.RequestMsg(part(i, 2, true), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-result; err != nil {
+		t.Fatalf("AppendAll while 50 batches were open: %v", err)
+	}
+	if got := streamMsgs(t, s); got != 2*held+2 {
+		t.Fatalf("the stream holds %d events, want %d", got, 2*held+2)
+	}
 }
 
 func TestAppend_RacingWritersOneWins(t *testing.T) {
