@@ -244,8 +244,9 @@ func newStore(js jetstream.JetStream, st jetstream.Stream, c Config) *Store {
 // lastSeqProbe): a caller joins the next request to be sent, never one
 // already in flight, so the answer covers every event acknowledged before
 // the call. This is the read-your-writes barrier; it costs one round trip
-// per wave of readers, not one per reader.
-func (s *Store) LastSeq(ctx context.Context) (uint64, error) { return s.barrier.wait(ctx) }
+// per wave of readers, not one per reader. It does not watch the context:
+// the shared request has its own deadline, 5 s (see barrier).
+func (s *Store) LastSeq(context.Context) (uint64, error) { return s.barrier.wait() }
 
 // fetchLastSeq asks the stream's leader for the stream's last sequence.
 func (s *Store) fetchLastSeq(ctx context.Context) (uint64, error) {
