@@ -58,7 +58,9 @@ func (s *Store) Follow(ctx context.Context, from uint64, h Handler) error {
 			select {
 			case batch = <-empty:
 			default:
-				batch = make([]Msg, 0, followBatch)
+				// Small at first: live, a batch is a few messages, and
+				// append grows it (to followBatch at most) during a rebuild.
+				batch = make([]Msg, 0, 4)
 			}
 		}
 		batch = append(batch, m)
