@@ -44,7 +44,7 @@ const expiryBatch = 1000
 // round decides again on a fresher view. Event ids stay fresh ULIDs: the
 // expected sequence, not Nats-Msg-Id deduplication, is what makes it
 // exactly-once, and a deterministic id would only turn a loser's conflict
-// into a silent duplicate acknowledgement within the two-minute window.
+// into a silent duplicate acknowledgement within the duplicate window.
 func (s *Service) Expire(ctx context.Context, src ExpirySource) (ExpiryResult, error) {
 	var res ExpiryResult
 	if err := s.Sync(ctx); err != nil {
