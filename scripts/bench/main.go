@@ -54,6 +54,7 @@ type params struct {
 	quick        bool
 	jsonOut      bool
 	cpuprofile   string
+	memprofile   string
 	dataDir      string
 	users        int
 	conns        int
@@ -79,6 +80,7 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 	var sizes, cases string
 	fs.BoolVar(&p.quick, "quick", false, "a short run (under a minute): smaller sizes and durations; flags given explicitly still win")
 	fs.BoolVar(&p.jsonOut, "json", false, "print one JSON object on stdout (the table goes to stderr)")
+	fs.StringVar(&p.memprofile, "memprofile", "", "write a heap profile (live objects) to `FILE` after the HTTP cases, while the servers still run")
 	fs.StringVar(&p.cpuprofile, "cpuprofile", "", "write a CPU profile of everything after user setup to `FILE` (read it with go tool pprof -top FILE; pick what it covers with --cases)")
 	fs.StringVar(&p.dataDir, "data-dir", "", "data directory, which must not exist or be empty (default: a temporary directory, removed afterwards)")
 	fs.IntVar(&p.users, "users", 2000, "regular users, each logged in (at least --conns)")
@@ -337,6 +339,11 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 		}
 		s.stopReplica(context.Background())
 	}
+	if p.memprofile != "" {
+		if err := writeHeapProfile(p.memprofile); err != nil {
+			return err
+		}
+	}
 	for _, list := range [][]*benchCase{writes, reads, slow} {
 		for _, bc := range list {
 			bc.closeIdle()
@@ -527,4 +534,18 @@ func printTable(w io.Writer, out map[string]any, res results) {
 		fmt.Fprintf(w, "%-24s %10v %10s\n", key, v, target)
 	}
 	fmt.Fprintf(w, "\nwall time %.0fs\n", out["wall_s"])
+}
+
+// writeHeapProfile writes the live heap, after a collection, to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
