@@ -2,6 +2,9 @@ package eventstore_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,4 +144,63 @@ func TestLastSeq_GapsTurnDirectGetsOff(t *testing.T) {
 	if got := lastSeq(t, s); got != 3 || s.BarrierUsesDirectGet() {
 		t.Fatalf("LastSeq = %d (want 3), direct gets %v (want false)", got, s.BarrierUsesDirectGet())
 	}
+}
+
+// Under writes, from this store and from another process, while rounds
+// are paced and answered by direct gets that find new messages: a caller
+// gets at least every sequence acknowledged before it asked.
+func TestLastSeq_UnderWritesSeesEveryAck(t *testing.T) {
+	s, js := openStore(t)
+	other := otherWriter(t, js)
+	ctx := t.Context()
+	var maxAcked atomic.Uint64
+	acked := func(seq uint64) {
+		for {
+			m := maxAcked.Load()
+			if seq <= m || maxAcked.CompareAndSwap(m, seq) {
+				return
+			}
+		}
+	}
+	stop := make(chan struct{})
+	var writers, readers sync.WaitGroup
+	for i := range 6 {
+		writers.Go(func() {
+			owner := domain.UserAttrsOwner(fmt.Sprintf("zusr%d", i))
+			var expected uint64
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if i < 4 { // through the store
+					seq, err := s.Append(ctx, attrEvent(owner, "n"), expected)
+					if err != nil {
+						t.Errorf("Append: %v", err)
+						return
+					}
+					expected = seq
+					acked(seq)
+				} else { // another process
+					acked(publish(t, other, owner))
+				}
+			}
+		})
+	}
+	for range 8 {
+		readers.Go(func() {
+			for range 300 {
+				before := maxAcked.Load()
+				got, err := s.LastSeq(ctx)
+				if err != nil || got < before {
+					t.Errorf("LastSeq = %d, %v; %d was acknowledged before the call", got, err, before)
+					return
+				}
+			}
+		})
+	}
+	readers.Wait()
+	close(stop)
+	writers.Wait()
 }
