@@ -103,7 +103,7 @@ func UsernameOwner(username string) Owner {
 // Event is one immutable change. eventstore writes it as a CloudEvents 1.0
 // JSON message on its owner's subject.
 type Event struct {
-	ID    string // ULID, also the message's Nats-Msg-Id
+	ID    string // ULID
 	Kind  string
 	Owner Owner
 	Time  time.Time

@@ -41,10 +41,8 @@ const expiryBatch = 1000
 // last sequence as the view saw it, so of several replicas deciding the
 // same expiry exactly one succeeds: the others get domain.ErrConflict,
 // which only means "someone else did it, or the owner changed"; the next
-// round decides again on a fresher view. Event ids stay fresh ULIDs: the
-// expected sequence, not Nats-Msg-Id deduplication, is what makes it
-// exactly-once, and a deterministic id would only turn a loser's conflict
-// into a silent duplicate acknowledgement within the duplicate window.
+// round decides again on a fresher view. The expected sequence is what
+// makes it exactly-once.
 func (s *Service) Expire(ctx context.Context, src ExpirySource) (ExpiryResult, error) {
 	var res ExpiryResult
 	if err := s.Sync(ctx); err != nil {

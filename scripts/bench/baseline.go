@@ -104,11 +104,10 @@ func (b *baseline) close(ctx context.Context) {
 	b.ns.WaitForShutdown()
 }
 
-// publish is one raw append: publish with ack, a fresh Nats-Msg-Id and the
-// subject's expected last sequence, as eventstore.Store.Append does.
+// publish is one raw append: publish with ack and the subject's expected
+// last sequence, as eventstore.Store.Append does.
 func publish(ctx context.Context, js jetstream.JetStream, subject string, data []byte, expected uint64) (uint64, error) {
 	ack, err := js.Publish(ctx, subject, data,
-		jetstream.WithMsgID(eventstore.NewID()),
 		jetstream.WithExpectLastSequencePerSubject(expected))
 	if err != nil {
 		return 0, err
