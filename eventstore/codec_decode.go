@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/jsonscan"
 )
 
 // This file maps the JSON of a stored event onto domain.Event, with the
@@ -46,6 +47,16 @@ func fieldName(key []byte, names []string) string {
 	return ""
 }
 
+// decoder reads a stored event with jsonscan, which checks the JSON as
+// encoding/json does; its methods below give each value its meaning.
+type decoder struct{ jsonscan.Scanner }
+
+// fail reports a value of the wrong kind where the decoder is, as the
+// scanner reports what is not JSON.
+func (d *decoder) fail(msg string) error {
+	return &jsonscan.SyntaxError{Offset: d.Pos(), Msg: msg}
+}
+
 // rawEnvelope is a decoded envelope before Decode checks it. The checked
 // attributes stay bytes, so that reading them costs no allocation.
 type rawEnvelope struct {
@@ -55,14 +66,11 @@ type rawEnvelope struct {
 
 // read decodes the message data into env.
 func (env *rawEnvelope) read(data []byte) error {
-	d := &decoder{data: data}
-	if d.peek() != '{' {
-		return d.errorf("want an object")
-	}
-	if err := d.object(func(key []byte) error { return env.field(d, key) }); err != nil {
+	d := &decoder{jsonscan.New(data)}
+	if err := d.Object(func(key []byte) error { return env.field(d, key) }); err != nil {
 		return err
 	}
-	return d.end()
+	return d.End()
 }
 
 func (env *rawEnvelope) field(d *decoder, key []byte) error {
@@ -92,7 +100,7 @@ func (env *rawEnvelope) field(d *decoder, key []byte) error {
 	case "data":
 		return d.eventData(&e.Data)
 	}
-	_, err := d.skip()
+	_, err := d.Skip()
 	return err
 }
 
@@ -100,13 +108,13 @@ func (env *rawEnvelope) field(d *decoder, key []byte) error {
 // strings are read by hand; the account and session payloads are rare and
 // large, so encoding/json reads those.
 func (d *decoder) eventData(data *domain.EventData) error {
-	if isNull, err := d.null(); isNull || err != nil {
+	if isNull, err := d.Null(); isNull || err != nil {
 		return err
 	}
-	if d.peek() != '{' {
-		return d.errorf("data: want an object")
+	if d.Peek() != '{' {
+		return d.fail("data: want an object")
 	}
-	return d.object(func(key []byte) error {
+	return d.Object(func(key []byte) error {
 		switch fieldName(key, dataKeys) {
 		case "attrs":
 			return listInto(d, &data.Attrs, d.attr)
@@ -133,14 +141,14 @@ func (d *decoder) eventData(data *domain.EventData) error {
 			data.Session = s
 			return err
 		}
-		_, err := d.skip()
+		_, err := d.Skip()
 		return err
 	})
 }
 
 // viaJSON reads the next value with encoding/json into v.
 func (d *decoder) viaJSON(v any) error {
-	raw, err := d.skip()
+	raw, err := d.Skip()
 	if err != nil {
 		return err
 	}
@@ -148,18 +156,18 @@ func (d *decoder) viaJSON(v any) error {
 }
 
 func (d *decoder) attr(a *domain.Attr) error {
-	if isNull, err := d.null(); isNull || err != nil {
+	if isNull, err := d.Null(); isNull || err != nil {
 		return err
 	}
-	if d.peek() != '{' {
-		return d.errorf("attribute: want an object")
+	if d.Peek() != '{' {
+		return d.fail("attribute: want an object")
 	}
-	return d.object(func(key []byte) error {
+	return d.Object(func(key []byte) error {
 		switch fieldName(key, attrKeys) {
 		case "name":
 			return d.stringInto(&a.Name)
 		case "value":
-			v, err := d.skip() // any JSON value, kept as its text
+			v, err := d.Skip() // any JSON value, kept as its text
 			if err == nil {
 				a.Value = v
 			}
@@ -173,7 +181,7 @@ func (d *decoder) attr(a *domain.Attr) error {
 		case "expiration_time":
 			return d.timeInto(&a.Expires)
 		}
-		_, err := d.skip()
+		_, err := d.Skip()
 		return err
 	})
 }
@@ -184,17 +192,14 @@ func (d *decoder) attr(a *domain.Attr) error {
 // (also beyond len, up to cap) is decoded into, not replaced; only a
 // repeated key can show that.
 func listInto[T any](d *decoder, dst *[]T, elem func(*T) error) error {
-	if isNull, err := d.null(); isNull || err != nil {
+	if isNull, err := d.Null(); isNull || err != nil {
 		if isNull {
 			*dst = nil
 		}
 		return err
 	}
-	if d.peek() != '[' {
-		return d.errorf("want an array")
-	}
 	list := (*dst)[:0]
-	err := d.array(func() error {
+	err := d.Array(func() error {
 		if len(list) < cap(list) {
 			list = list[:len(list)+1]
 		} else {
@@ -212,14 +217,14 @@ func listInto[T any](d *decoder, dst *[]T, elem func(*T) error) error {
 
 // textOrNull reads a string, or a null (ok false).
 func (d *decoder) textOrNull() (s []byte, ok bool, err error) {
-	switch d.peek() {
+	switch d.Peek() {
 	case '"':
-		s, err = d.text()
+		s, err = d.Text()
 		return s, err == nil, err
 	case 'n':
-		return nil, false, d.literal("null")
+		return nil, false, d.Literal("null")
 	}
-	return nil, false, d.errorf("want a string")
+	return nil, false, d.fail("want a string")
 }
 
 // bytesInto reads a string into *dst without copying it when it needs no
@@ -243,24 +248,24 @@ func (d *decoder) stringInto(dst *string) error {
 
 // boolInto reads a bool into *dst. A null leaves *dst as it was.
 func (d *decoder) boolInto(dst *bool) error {
-	switch d.peek() {
+	switch d.Peek() {
 	case 't':
 		*dst = true
-		return d.literal("true")
+		return d.Literal("true")
 	case 'f':
 		*dst = false
-		return d.literal("false")
+		return d.Literal("false")
 	case 'n':
-		return d.literal("null")
+		return d.Literal("null")
 	}
-	return d.errorf("want a bool")
+	return d.fail("want a bool")
 }
 
 // timeInto reads a time into *dst exactly as encoding/json does: through
 // time.Time.UnmarshalJSON with the raw text, which leaves *dst as it was
 // for null and rejects anything but a quoted RFC 3339 time.
 func (d *decoder) timeInto(dst *time.Time) error {
-	raw, err := d.skip()
+	raw, err := d.Skip()
 	if err != nil {
 		return err
 	}

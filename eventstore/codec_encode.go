@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/jsonscan"
 )
 
 // This file writes an event exactly as json.Marshal wrote the envelope
@@ -182,7 +183,7 @@ func appendTime(b []byte, t time.Time) ([]byte, error) {
 // encoding/json, so that the result is the same. An invalid v is an error
 // rather than a broken message.
 func appendRaw(b, v []byte) ([]byte, error) {
-	if err := validJSON(v); err != nil {
+	if err := jsonscan.Check(v); err != nil {
 		return nil, fmt.Errorf("value is not valid JSON: %w", err)
 	}
 	if isCompact(v) {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/jsonscan"
 	"github.com/ssoattr/ssoattr/sso"
 )
 
@@ -75,9 +76,9 @@ func FuzzRequestBody(f *testing.F) {
 		{`{"a":"\x"}`, ""},
 		{`{"a":1}x`, ""},
 		{"\u00a0{\"a\":1}\u0085", ""},
-		{`{"a":[` + strings.Repeat("[", maxDepth-2) + strings.Repeat("]", maxDepth-2) + `]}`, ""},
-		{`{"a":[` + strings.Repeat("[", maxDepth-1) + strings.Repeat("]", maxDepth-1) + `]}`, ""},
-		{`{"name":"a"}`, "data=" + strings.Repeat("%5B", maxDepth+1)},
+		{`{"a":[` + strings.Repeat("[", jsonscan.MaxDepth-2) + strings.Repeat("]", jsonscan.MaxDepth-2) + `]}`, ""},
+		{`{"a":[` + strings.Repeat("[", jsonscan.MaxDepth-1) + strings.Repeat("]", jsonscan.MaxDepth-1) + `]}`, ""},
+		{`{"name":"a"}`, "data=" + strings.Repeat("%5B", jsonscan.MaxDepth+1)},
 	} {
 		f.Add([]byte(s.body), s.query)
 	}

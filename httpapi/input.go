@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/jsonscan"
 )
 
 // MaxBodyBytes bounds a request body; larger bodies are refused with 400
@@ -63,6 +64,60 @@ func parseInput(r *http.Request) (*input, error) {
 	}
 	return in, nil
 }
+
+// A body is checked and split into its members in one pass by jsonscan,
+// instead of being unmarshalled into raw messages whose fields are then
+// unmarshalled again. jsonscan accepts exactly what encoding/json accepts;
+// FuzzRequestBody holds these readers to the encoding/json decoder they
+// replaced.
+
+// member is one key of a JSON object: its text and its value's raw span.
+type member struct {
+	key []byte
+	raw json.RawMessage
+}
+
+// splitObject checks that data is one JSON object, with nothing but
+// whitespace around it, and appends its members to dst in order. Keys are
+// unquoted as encoding/json does; values are spans of data.
+func splitObject(data []byte, dst []member) ([]member, error) {
+	s := jsonscan.New(data)
+	err := s.Object(func(key []byte) error {
+		val, err := s.Skip()
+		if err != nil {
+			return err
+		}
+		dst = append(dst, member{key: key, raw: val})
+		return nil
+	})
+	if err == nil {
+		err = s.End()
+	}
+	return dst, err
+}
+
+// splitArray checks that data is one JSON array, with nothing but
+// whitespace around it, and returns its elements as spans of data.
+func splitArray(data []byte) ([]json.RawMessage, error) {
+	s := jsonscan.New(data)
+	out := make([]json.RawMessage, 0, 8)
+	err := s.Array(func() error {
+		val, err := s.Skip()
+		out = append(out, val)
+		return err
+	})
+	if err == nil {
+		err = s.End()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// unquote returns the text of raw, a string literal the scanner checked,
+// exactly as json.Unmarshal would.
+func unquote(raw []byte) string { return string(jsonscan.Unquote(raw)) }
 
 // readBody reads at most MaxBodyBytes, sizing its buffer from the
 // Content-Length when the client sent one; a longer body is an error.
