@@ -45,15 +45,6 @@ func publish(t *testing.T, w jetstream.JetStream, owner domain.Owner) uint64 {
 	return ack.Sequence
 }
 
-func lastSeq(t *testing.T, s *eventstore.Store) uint64 {
-	t.Helper()
-	seq, err := s.LastSeq(t.Context())
-	if err != nil {
-		t.Fatalf("LastSeq: %v", err)
-	}
-	return seq
-}
-
 // On the service's own single-replica stream the barrier asks direct gets,
 // and their answer is the exact last sequence: with nothing new, and after
 // every write another connection had acknowledged, one or many at a time.
@@ -61,13 +52,13 @@ func TestLastSeq_DirectGetsAreExact(t *testing.T) {
 	s, js := openStore(t)
 	s.SetBarrierRecheck(time.Hour) // no stream-info round after the first
 	w := otherWriter(t, js)
-	if got := lastSeq(t, s); got != 0 {
+	if got := streamMsgs(t, s); got != 0 {
 		t.Fatalf("LastSeq of an empty stream = %d", got)
 	}
 	if !s.BarrierUsesDirectGet() {
 		t.Fatal("the barrier does not use direct gets on a single-replica stream")
 	}
-	if got := lastSeq(t, s); got != 0 {
+	if got := streamMsgs(t, s); got != 0 {
 		t.Fatalf("LastSeq of an empty stream, by direct get = %d", got)
 	}
 	var want uint64
@@ -75,7 +66,7 @@ func TestLastSeq_DirectGetsAreExact(t *testing.T) {
 		for range i % 4 { // 0 to 3 writes between two questions
 			want = publish(t, w, domain.UserAttrsOwner("zusr"+string(rune('a'+i%7))))
 		}
-		if got := lastSeq(t, s); got != want {
+		if got := streamMsgs(t, s); got != want {
 			t.Fatalf("round %d: LastSeq = %d, want %d, the last acknowledged", i, got, want)
 		}
 	}
@@ -92,7 +83,7 @@ func TestLastSeq_MirrorTurnsDirectGetsOff(t *testing.T) {
 	s.SetBarrierRecheck(20 * time.Millisecond)
 	w := otherWriter(t, js)
 	publish(t, w, domain.UserAttrsOwner("zusr1"))
-	lastSeq(t, s)
+	streamMsgs(t, s)
 	if !s.BarrierUsesDirectGet() {
 		t.Fatal("no direct gets before the mirror")
 	}
@@ -103,7 +94,7 @@ func TestLastSeq_MirrorTurnsDirectGetsOff(t *testing.T) {
 	}
 	time.Sleep(30 * time.Millisecond)
 	want := publish(t, w, domain.UserAttrsOwner("zusr1"))
-	if got := lastSeq(t, s); got != want {
+	if got := streamMsgs(t, s); got != want {
 		t.Fatalf("LastSeq = %d, want %d", got, want)
 	}
 	if s.BarrierUsesDirectGet() {
@@ -113,8 +104,8 @@ func TestLastSeq_MirrorTurnsDirectGetsOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(30 * time.Millisecond)
-	lastSeq(t, s) // the check
-	if got := lastSeq(t, s); got != want || !s.BarrierUsesDirectGet() {
+	streamMsgs(t, s) // the check
+	if got := streamMsgs(t, s); got != want || !s.BarrierUsesDirectGet() {
 		t.Fatalf("after the mirror went: LastSeq = %d (want %d), direct gets %v (want true)", got, want, s.BarrierUsesDirectGet())
 	}
 }
@@ -141,7 +132,7 @@ func TestLastSeq_GapsTurnDirectGetsOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := lastSeq(t, s); got != 3 || s.BarrierUsesDirectGet() {
+	if got := streamMsgs(t, s); got != 3 || s.BarrierUsesDirectGet() {
 		t.Fatalf("LastSeq = %d (want 3), direct gets %v (want false)", got, s.BarrierUsesDirectGet())
 	}
 }
