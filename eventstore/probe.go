@@ -129,12 +129,7 @@ func (p *lastSeqProbe) directLastSeq(ctx context.Context) (uint64, error) {
 	if err := nc.PublishRequest(p.s.apiPrefix()+"DIRECT.GET."+p.s.cfg.Stream, reply, req); err != nil {
 		return 0, fmt.Errorf("direct get: %w", err)
 	}
-	if _, hasDeadline := ctx.Deadline(); !hasDeadline {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-	}
-	for {
+	for { // ctx is the barrier round's, which has its deadline (roundTimeout)
 		select {
 		case m := <-p.replies:
 			if m.Subject != reply {
