@@ -152,6 +152,10 @@ type ownerWrite struct {
 	tx    *domain.AttrTx
 }
 
+// scanOwners is how many owners a write finds by scanning before it
+// indexes them (as domain.LookupIn does for names).
+const scanOwners = 8
+
 // add records that an item names o and the attribute name; it returns o's
 // index in list.
 func (ws *ownerWrites) add(o domain.Owner, name string) int {
@@ -162,7 +166,7 @@ func (ws *ownerWrites) add(o domain.Owner, name string) int {
 		switch {
 		case ws.index != nil:
 			ws.index[o] = i
-		case len(ws.list) > 8:
+		case len(ws.list) > scanOwners:
 			ws.index = make(map[domain.Owner]int, 2*len(ws.list))
 			for j, w := range ws.list {
 				ws.index[w.owner] = j
