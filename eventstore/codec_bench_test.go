@@ -61,3 +61,13 @@ func BenchmarkDecode(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkParseAck(b *testing.B) {
+	ack := []byte(`{"stream":"SSO","seq":1234567}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := eventstore.ParseAck(ack); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -10,3 +10,6 @@ func (s *Store) BarrierUsesDirectGet() bool { return s.probe.direct }
 // SetBarrierRecheck changes how often the barrier checks that direct gets
 // are exact. Call it before the first LastSeq.
 func (s *Store) SetBarrierRecheck(d time.Duration) { s.probe.recheck = d }
+
+// ParseAck is parseAck, for the tests of publish acknowledgements.
+var ParseAck = parseAck

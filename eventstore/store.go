@@ -116,12 +116,11 @@ func (s *Store) Append(ctx context.Context, e domain.Event, expected uint64) (ui
 	if err != nil {
 		return 0, err
 	}
-	ack, err := s.js.Publish(ctx, Subject(e.Owner), data,
-		jetstream.WithExpectLastSequencePerSubject(expected))
+	seq, err := s.publish(ctx, Subject(e.Owner), data, expected)
 	if err != nil {
 		return 0, fmt.Errorf("append to %s: %w", e.Owner, mapErr(err))
 	}
-	return ack.Sequence, nil
+	return seq, nil
 }
 
 // AppendAll appends every event or none. One event is a plain Append; more
