@@ -1,13 +1,18 @@
 package httpapi_test
 
 import (
+	"context"
+	"errors"
 	"maps"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
+	"github.com/ssoattr/ssoattr/sso"
 )
 
 const (
@@ -307,4 +312,49 @@ func TestApproveReject(t *testing.T) {
 	}
 	// A super-user may reject and approve themselves (kept from Zato).
 	apiWant(t, "approve self", inst.Do("POST", apiUser+"/approve", apiReq(root, "user_id", rootID)), "")
+}
+
+// A user created by the Go API with an existing hash (NewUser.PasswordHash)
+// logs in with the password that hash was made from, at the hash's own
+// rounds; a malformed hash, or one sent together with a password, is
+// refused and creates nothing; and the HTTP API cannot set one.
+func TestCreateUser_WithPasswordHash(t *testing.T) {
+	inst := nodetest.Start(t)
+	root, _ := inst.SuperUser("root")
+	hash, err := sso.HashPassword("Another-Horse-9-Battery", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m := sso.Meta{App: "CRM", RemoteAddr: "127.0.0.1"}
+	if _, err := inst.SSO.CreateUser(ctx, m, root, sso.NewUser{Username: "moved", PasswordHash: hash, AutoApprove: true}); err != nil {
+		t.Fatal(err)
+	}
+	inst.Login("moved", "Another-Horse-9-Battery")
+	apiWant(t, "wrong password", apiLoginAs(inst, "moved", nodetest.Password), "E005001")
+
+	pw := nodetest.Password
+	for name, in := range map[string]sso.NewUser{
+		"malformed":       {Username: "bad1", PasswordHash: "$pbkdf2-sha512$x$y$z", AutoApprove: true},
+		"too many rounds": {Username: "bad2", PasswordHash: strings.Replace(hash, "$10$", "$99999999$", 1), AutoApprove: true},
+		"with a password": {Username: "bad3", PasswordHash: hash, Password: &pw, AutoApprove: true},
+	} {
+		if _, err := inst.SSO.CreateUser(ctx, m, root, in); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("%s: got %v, want ErrInvalidInput", name, err)
+		}
+		if _, ok := inst.View.UserByName(in.Username); ok {
+			t.Errorf("%s: the user was created", name)
+		}
+	}
+	if _, err := sso.HashPassword("x", 0); err == nil {
+		t.Error("HashPassword accepted 0 rounds")
+	}
+
+	// Over HTTP a password_hash is not an input: the user gets the password sent.
+	r := inst.Do("POST", apiUser, apiReq(root, "username", "web", "password", nodetest.Password, "password_hash", hash, "auto_approve", true))
+	if r.Status != 200 {
+		t.Fatalf("create over HTTP: %d %s", r.Status, r.Raw)
+	}
+	inst.Login("web", nodetest.Password)
 }

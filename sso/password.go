@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/base64"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -37,24 +38,46 @@ func hashPassword(password string, rounds int) string {
 	return hashPrefix + strconv.Itoa(rounds) + "$" + ab64Encode(salt) + "$" + ab64Encode(sum)
 }
 
-// checkPassword reports whether password matches hash, in time that does not
-// depend on where they differ.
-func checkPassword(hash, password string) bool {
+// HashPassword returns a new salted hash of password in the format the
+// service stores (passlib's pbkdf2_sha512), for NewUser.PasswordHash.
+func HashPassword(password string, rounds int) (string, error) {
+	if rounds < 1 || rounds > maxRounds {
+		return "", fmt.Errorf("password rounds %d: want 1 to %d", rounds, maxRounds)
+	}
+	return hashPassword(password, rounds), nil
+}
+
+// maxRounds bounds the rounds a stored hash may ask for: a login must not
+// be made to take hours.
+const maxRounds = 10_000_000
+
+// parseHash splits a stored hash into its rounds, salt and checksum.
+func parseHash(hash string) (rounds int, salt, sum []byte, ok bool) {
 	rest, ok := strings.CutPrefix(hash, hashPrefix)
 	if !ok {
-		return false
+		return 0, nil, nil, false
 	}
 	parts := strings.Split(rest, "$")
 	if len(parts) != 3 {
-		return false
+		return 0, nil, nil, false
 	}
 	rounds, err := strconv.Atoi(parts[0])
-	if err != nil || rounds < 1 || rounds > 10_000_000 {
-		return false
+	if err != nil || rounds < 1 || rounds > maxRounds {
+		return 0, nil, nil, false
 	}
 	salt, err1 := ab64Decode(parts[1])
-	want, err2 := ab64Decode(parts[2])
-	if err1 != nil || err2 != nil || len(want) == 0 {
+	sum, err2 := ab64Decode(parts[2])
+	if err1 != nil || err2 != nil || len(sum) == 0 {
+		return 0, nil, nil, false
+	}
+	return rounds, salt, sum, true
+}
+
+// checkPassword reports whether password matches hash, in time that does not
+// depend on where they differ.
+func checkPassword(hash, password string) bool {
+	rounds, salt, want, ok := parseHash(hash)
+	if !ok {
 		return false
 	}
 	got, err := pbkdf2.Key(sha512.New, password, salt, rounds, len(want))

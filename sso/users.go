@@ -28,8 +28,13 @@ const (
 // NewUser is the input of a user creation (SPEC 6.5). Nil pointers are
 // fields that were not sent.
 type NewUser struct {
-	Username           string
-	Password           *string
+	Username string
+	Password *string
+	// PasswordHash, when set, is the account's password as an existing
+	// hash (see HashPassword), stored as it is; Password must then be nil.
+	// It is for accounts made by the Go API (a migration, the benchmark's
+	// users): no HTTP request can set it.
+	PasswordHash       string
 	PasswordMustChange bool
 	Email              *string
 	DisplayName        *string
@@ -95,13 +100,21 @@ func (s *Service) buildUser(in NewUser, now time.Time, approvedBy string, m Meta
 		return nil, "", domain.ErrInvalidInput
 	}
 	password := ""
-	if in.Password != nil {
+	hash := in.PasswordHash
+	if hash != "" {
+		if _, _, _, ok := parseHash(hash); !ok || in.Password != nil {
+			return nil, "", domain.ErrInvalidInput
+		}
+	} else if in.Password != nil {
 		password = *in.Password
 		if err := s.checkPolicy(password); err != nil {
 			return nil, "", err
 		}
 	} else {
 		password = randomPassword()
+	}
+	if hash == "" {
+		hash = hashPassword(password, s.cfg.PasswordRounds)
 	}
 	key := newTOTPKey()
 	if in.TOTPKey != nil && *in.TOTPKey != "" {
@@ -116,7 +129,7 @@ func (s *Service) buildUser(in NewUser, now time.Time, approvedBy string, m Meta
 		MiddleName: trimmedOrNil(in.MiddleName), LastName: trimmedOrNil(in.LastName),
 		IsLocked:       in.IsLocked,
 		ApprovalStatus: domain.ApprovalApproved, ApprovalStatusModTime: now, ApprovalStatusModBy: approvedBy,
-		PasswordHash:  s.keys.EncryptString(hashPassword(password, s.cfg.PasswordRounds)),
+		PasswordHash:  s.keys.EncryptString(hash),
 		PasswordIsSet: true, PasswordMustChange: in.PasswordMustChange,
 		PasswordLastSet: now, PasswordExpiry: domain.AddClamped(now, s.cfg.PasswordExpiry),
 		SignUpStatus: in.SignUpStatus, SignUpTime: now,

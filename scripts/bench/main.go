@@ -87,7 +87,7 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 	fs.IntVar(&p.conns, "conns", 64, "connections (HTTP) or publishers (raw publish)")
 	fs.DurationVar(&p.warmup, "warmup", time.Second, "warm-up before each repetition, not recorded")
 	fs.DurationVar(&p.duration, "duration", 3*time.Second, "duration of each repetition")
-	fs.IntVar(&p.reps, "reps", 5, "repetitions of each case (medians are reported)")
+	fs.IntVar(&p.reps, "reps", 7, "repetitions of each case (medians are reported)")
 	fs.StringVar(&sizes, "rebuild", "100000,1000000", "stream sizes (events) of the start-up measurement, comma-separated")
 	fs.IntVar(&p.memAttrs, "mem-attrs", 1000000, "live attributes of the memory measurement")
 	fs.IntVar(&p.memPerUser, "mem-per-user", 10, "attributes per user in the memory measurement")
@@ -242,7 +242,7 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 	// The users (minutes of PBKDF2 at serve's rounds) serve only the HTTP
 	// cases: a run of start-up or memory alone goes without them.
 	if slices.ContainsFunc(allCases, func(c string) bool { return c != "startup" && c != "memory" && p.want(c) }) {
-		progress("service on %s; creating %d users at %d password rounds", s.url, p.users, s.n.SSO.Config().PasswordRounds)
+		progress("service on %s (%d password rounds); creating %d users", s.url, s.n.SSO.Config().PasswordRounds, p.users)
 		if err := s.createUsers(ctx, p.users, p.conns, progress); err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
@@ -282,19 +282,19 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 		return err
 	}
 	for _, c := range serviceCases {
-		base, list := s.url, &writes
+		base, list, users := s.url, &writes, s.users
 		switch c.name {
 		case "get", "sattr_get":
 			list = &reads
 		case "login":
-			list = &slow
+			list, users = &slow, s.loginUsers
 		}
 		add(list, c.name, c.items, func(w int, hc *httpClient) op {
-			return s.requestOp(w, p.conns, hc, func(u benchUser) []req { return c.build(base, u) })
+			return requestOp(users, w, p.conns, hc, func(u benchUser) []req { return c.build(base, u) })
 		})
 		if c.name == "get" {
 			add(list, "get_local", 0, func(w int, hc *httpClient) op {
-				return s.requestOp(w, p.conns, hc, func(u benchUser) []req { return c.build("http://"+replicaAddr, u) })
+				return requestOp(users, w, p.conns, hc, func(u benchUser) []req { return c.build("http://"+replicaAddr, u) })
 			})
 		}
 	}
@@ -412,6 +412,7 @@ var targets = []struct {
 // top level, then every raw figure.
 func report(p params, res results, wall time.Duration) map[string]any {
 	out := map[string]any{}
+	perRound := map[string][]float64{}
 	ratio := func(key, a, b string, items bool) {
 		x, okA := res.cases[a]
 		y, okB := res.cases[b]
@@ -423,6 +424,15 @@ func report(p params, res results, wall time.Duration) map[string]any {
 			num = x.ItemsPerS
 		}
 		out[key] = round(num / y.OpsPerS)
+		// The same ratio within each round (the two cases measured seconds
+		// apart), to show how much the machine moved during the run.
+		if len(x.Reps) == len(y.Reps) && !items {
+			per := make([]float64, len(x.Reps))
+			for i := range x.Reps {
+				per[i] = round(x.Reps[i].OpsPerS / y.Reps[i].OpsPerS)
+			}
+			perRound[key] = per
+		}
 	}
 	ratio("set_vs_thin_write", "set", "thin_write", false)
 	ratio("get_vs_thin_read", "get", "thin_read", false)
@@ -447,6 +457,7 @@ func report(p params, res results, wall time.Duration) map[string]any {
 		}
 	}
 	out["targets_met"] = met
+	out["ratios_per_round"] = perRound
 	cases := map[string]caseResult{}
 	for name, c := range res.cases {
 		cases[name] = c
