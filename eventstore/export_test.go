@@ -13,3 +13,17 @@ func (s *Store) SetBarrierRecheck(d time.Duration) { s.probe.recheck = d }
 
 // ParseAck is parseAck, for the tests of publish acknowledgements.
 var ParseAck = parseAck
+
+// OwnEventsTaken is how many of its own events the follower has taken
+// from their writers instead of decoding them.
+func (s *Store) OwnEventsTaken() int64 { return s.own.taken.Load() }
+
+// OwnEventsKept is how many events are waiting for the follower.
+func (s *Store) OwnEventsKept() int {
+	s.own.mu.Lock()
+	defer s.own.mu.Unlock()
+	return len(s.own.bySubject)
+}
+
+// RoundTrips is roundTrips, for its fuzz test.
+var RoundTrips = roundTrips

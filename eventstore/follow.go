@@ -47,8 +47,17 @@ func (s *Store) Follow(ctx context.Context, from uint64, h Handler) error {
 			}
 		}
 	}()
+	// This process's own attribute events come from the writers that
+	// appended them (see ownEvents), the others are decoded.
+	defer s.own.follow()()
+	decode := func(subject string, data []byte) (domain.Event, error) {
+		if e, ok := s.own.take(subject, data); ok {
+			return e, nil
+		}
+		return Decode(data)
+	}
 	var batch []Msg
-	err := s.Tail(ctx, nil, max(from, 1), func(m Msg) error {
+	err := s.tail(ctx, nil, max(from, 1), decode, func(m Msg) error {
 		if len(batch) == 0 && m.Pending == 0 && queued.Load() == 0 {
 			// Every earlier message has been handled: no need to queue.
 			h(m.Seq, m.Event, m.Err)

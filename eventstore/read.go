@@ -143,6 +143,14 @@ func (s *Store) ReadOwners(ctx context.Context, owners []domain.Owner, from uint
 // recovers from gaps and reconnects, so nothing is skipped or delivered
 // twice; a reader that stops can resume exactly at its last sequence + 1.
 func (s *Store) Tail(ctx context.Context, filters []string, from uint64, h func(Msg) error) error {
+	return s.tail(ctx, filters, from, decodeMsg, h)
+}
+
+// decodeMsg is how a reader gets a message's event: Decode.
+func decodeMsg(_ string, data []byte) (domain.Event, error) { return Decode(data) }
+
+// tail is Tail with the messages' events read by decode.
+func (s *Store) tail(ctx context.Context, filters []string, from uint64, decode func(subject string, data []byte) (domain.Event, error), h func(Msg) error) error {
 	if from == 0 {
 		last, err := s.fetchLastSeq(ctx)
 		if err != nil {
@@ -172,7 +180,7 @@ func (s *Store) Tail(ctx context.Context, filters []string, from uint64, h func(
 		if err != nil {
 			continue
 		}
-		e, derr := Decode(msg.Data())
+		e, derr := decode(msg.Subject(), msg.Data())
 		if err := h(Msg{Seq: meta.Sequence.Stream, Data: msg.Data(), Event: e, Err: derr, Pending: meta.NumPending}); err != nil {
 			return err
 		}

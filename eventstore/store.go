@@ -81,6 +81,7 @@ type Store struct {
 	probe   *lastSeqProbe // the barrier's fetch
 
 	batchSlots chan struct{} // atomic batches being sent (see AppendAll)
+	own        ownEvents     // events being appended, for this process's follower
 }
 
 // Open creates the stream, or updates it to StreamConfig(c), and returns a
@@ -116,8 +117,15 @@ func (s *Store) Append(ctx context.Context, e domain.Event, expected uint64) (ui
 	if err != nil {
 		return 0, err
 	}
-	seq, err := s.publish(ctx, Subject(e.Owner), data, expected)
+	subject := Subject(e.Owner)
+	offered := s.own.offer(subject, data, e)
+	seq, err := s.publish(ctx, subject, data, expected)
 	if err != nil {
+		if offered {
+			// Perhaps stored all the same (a lost acknowledgement): the
+			// follower then decodes it.
+			s.own.withdraw(subject, data)
+		}
 		return 0, fmt.Errorf("append to %s: %w", e.Owner, mapErr(err))
 	}
 	return seq, nil
