@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -335,5 +336,46 @@ func TestView_WaitApplied(t *testing.T) {
 	cancelShort()
 	if err := f.v.WaitApplied(short, 99); !errors.Is(err, context.Canceled) {
 		t.Fatalf("WaitApplied with a cancelled context = %v, want context.Canceled", err)
+	}
+}
+
+// Waiters for many different sequences, registered in any order and while
+// events are being applied, each return once their own sequence is applied
+// (never before), and a waiter whose context ends returns its error
+// without disturbing the others.
+func TestView_WaitApplied_ManyWaiters(t *testing.T) {
+	f := newFixture()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	const n = 200
+	var wg sync.WaitGroup
+	early := make(chan string, 2*n)
+	for i := range n {
+		seq := uint64(n - i) // the highest first
+		wg.Go(func() {
+			if err := f.v.WaitApplied(ctx, seq); err != nil {
+				early <- fmt.Sprintf("WaitApplied(%d) = %v", seq, err)
+			} else if at := f.v.Applied(); at < seq {
+				early <- fmt.Sprintf("WaitApplied(%d) returned at sequence %d", seq, at)
+			}
+		})
+	}
+	gone, stop := context.WithCancel(ctx)
+	defer stop()
+	cancelled := make(chan error, 1)
+	go func() { cancelled <- f.v.WaitApplied(gone, n/2) }()
+	for i := range n {
+		if i == n/4 {
+			stop()
+			if err := <-cancelled; !errors.Is(err, context.Canceled) {
+				t.Errorf("cancelled waiter: %v, want context.Canceled", err)
+			}
+		}
+		f.user(fmt.Sprintf("zusr%d", i), fmt.Sprintf("u%d", i))
+	}
+	wg.Wait()
+	close(early)
+	for msg := range early {
+		t.Error(msg)
 	}
 }

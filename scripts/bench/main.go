@@ -61,6 +61,8 @@ type params struct {
 	warmup       time.Duration
 	duration     time.Duration
 	reps         int
+	slices       int
+	ramp         time.Duration
 	rebuildSizes []int
 	memAttrs     int
 	memPerUser   int
@@ -88,6 +90,8 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 	fs.DurationVar(&p.warmup, "warmup", time.Second, "warm-up before each repetition, not recorded")
 	fs.DurationVar(&p.duration, "duration", 3*time.Second, "duration of each repetition")
 	fs.IntVar(&p.reps, "reps", 7, "repetitions of each case (medians are reported)")
+	fs.IntVar(&p.slices, "slices", 6, "slices each repetition's --duration is cut into, the cases of a group taking turns (login: one window)")
+	fs.DurationVar(&p.ramp, "ramp", 100*time.Millisecond, "ramp before each slice, not recorded")
 	fs.StringVar(&sizes, "rebuild", "100000,1000000", "stream sizes (events) of the start-up measurement, comma-separated")
 	fs.IntVar(&p.memAttrs, "mem-attrs", 1000000, "live attributes of the memory measurement")
 	fs.IntVar(&p.memPerUser, "mem-per-user", 10, "attributes per user in the memory measurement")
@@ -107,6 +111,8 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 			"reps":      func() { p.reps = 3 },
 			"warmup":    func() { p.warmup = 200 * time.Millisecond },
 			"duration":  func() { p.duration = 500 * time.Millisecond },
+			"slices":    func() { p.slices = 2 },
+			"ramp":      func() { p.ramp = 50 * time.Millisecond },
 			"rebuild":   func() { sizes = "10000,50000" },
 			"mem-attrs": func() { p.memAttrs = 100000 },
 		}
@@ -135,8 +141,8 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 		}
 	}
 	switch {
-	case p.conns < 1 || p.reps < 1 || p.duration <= 0 || p.warmup < 0 || p.rounds < 1:
-		return p, errors.New("--conns, --reps, --duration and --password-rounds must be positive")
+	case p.conns < 1 || p.reps < 1 || p.slices < 1 || p.duration <= 0 || p.warmup < 0 || p.ramp < 0 || p.rounds < 1:
+		return p, errors.New("--conns, --reps, --slices, --duration and --password-rounds must be positive")
 	case p.users < p.conns:
 		return p, fmt.Errorf("--users (%d) must be at least --conns (%d): two connections never write to one user", p.users, p.conns)
 	case p.memPerUser < 1 || p.memAttrs < p.memPerUser:
@@ -251,7 +257,7 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 	if err := startProfile(); err != nil {
 		return err
 	}
-	l := load{conns: p.conns, warmup: p.warmup, duration: p.duration}
+	l := load{conns: p.conns, warmup: p.warmup, duration: p.duration, slices: p.slices, ramp: p.ramp}
 	var writes, reads, slow []*benchCase
 	add := func(list *[]*benchCase, name string, items int, newOp func(w int, c *httpClient) op) {
 		if p.want(name) {
@@ -328,10 +334,16 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 			reps = min(reps, 3) // login: the slowest, and compared with nothing
 		}
 		for round := range reps {
-			for _, bc := range group {
-				if err := l.rep(ctx, bc); err != nil {
-					return err
+			if i == 2 {
+				for _, bc := range group {
+					if err := l.rep(ctx, bc); err != nil {
+						return err
+					}
 				}
+			} else if err := l.repInterleaved(ctx, group, round == 0); err != nil {
+				return err
+			}
+			for _, bc := range group {
 				r := bc.res.Reps[len(bc.res.Reps)-1]
 				progress("%d/%d %-14s %9.0f ops/s  p50 %7.2f ms  p99 %7.2f ms  cpu %7.1f µs/op",
 					round+1, reps, bc.name, r.OpsPerS, r.P50ms, r.P99ms, r.CPUusPerOp)
@@ -354,7 +366,7 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 
 	if p.want("startup") {
 		var err error
-		if res.startup, err = measureStartup(ctx, b.ns, b.nc, s.keys, p.rebuildSizes, min(p.reps, 3), progress); err != nil {
+		if res.startup, err = measureStartup(ctx, b.ns, b.nc, s.keys, p.rebuildSizes, min(p.reps, 5), progress); err != nil {
 			return fmt.Errorf("startup: %w", err)
 		}
 	}
@@ -467,6 +479,7 @@ func report(p params, res results, wall time.Duration) map[string]any {
 	out["machine"] = machine()
 	out["params"] = map[string]any{"quick": p.quick, "users": p.users, "conns": p.conns,
 		"warmup_s": p.warmup.Seconds(), "duration_s": p.duration.Seconds(), "reps": p.reps,
+		"slices": p.slices, "ramp_s": p.ramp.Seconds(),
 		"rebuild_sizes": p.rebuildSizes, "mem_attrs": p.memAttrs, "mem_per_user": p.memPerUser,
 		"password_rounds": p.rounds, "read_consistency": "strict"}
 	out["wall_s"] = round(wall.Seconds())
