@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ssoattr/ssoattr/internal/ctxtime"
 	"github.com/ssoattr/ssoattr/internal/jsonscan"
 )
 
@@ -48,7 +49,7 @@ func (s *Store) publish(ctx context.Context, subject string, data []byte, expect
 		}
 		resp, err := nc.RequestMsg(m, timeout)
 		if errors.Is(err, nats.ErrNoResponders) && attempt < jetstream.DefaultPubRetryAttempts {
-			if err := pause(ctx, jetstream.DefaultPubRetryWait); err != nil {
+			if err := ctxtime.Sleep(ctx, jetstream.DefaultPubRetryWait); err != nil {
 				return 0, err
 			}
 			continue
@@ -127,15 +128,3 @@ func parseAck(data []byte) (uint64, error) {
 }
 
 var errUnusualAck = errors.New("not the usual acknowledgement")
-
-// pause waits for d or until ctx ends.
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

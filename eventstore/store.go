@@ -14,6 +14,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/ctxtime"
 )
 
 // Config describes the stream. The zero value is completed with defaults.
@@ -162,12 +163,8 @@ func (s *Store) AppendAll(ctx context.Context, ps []domain.Pending) (uint64, err
 			apiErr.ErrorCode != errBatchIncomplete && apiErr.ErrorCode != errBatchTooManyOpen {
 			return seq, err
 		}
-		t := time.NewTimer(rand.N(time.Millisecond << attempt))
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return 0, fmt.Errorf("batch: %w", ctx.Err())
+		if err := ctxtime.Sleep(ctx, rand.N(time.Millisecond<<attempt)); err != nil {
+			return 0, fmt.Errorf("batch: %w", err)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/ctxtime"
 )
 
 // View is the current state the service reads; projections.View satisfies it.
@@ -113,7 +114,7 @@ func (s *Service) commit(ctx context.Context, decide func(now time.Time) ([]doma
 			// The writers that lost this round would all collide again on
 			// the next one: a random pause, growing with each loss, spreads
 			// them out so that a busy owner does not run out of attempts.
-			if err := pause(ctx, conflictBackoff(attempt)); err != nil {
+			if err := ctxtime.Sleep(ctx, conflictBackoff(attempt)); err != nil {
 				return fmt.Errorf("catch up after conflict: %w", err)
 			}
 			last, err := s.store.LastSeq(ctx)
@@ -160,18 +161,6 @@ func (s *Service) landedAnyway(ps []domain.Pending, appendErr error) (uint64, bo
 // up to 1 ms after the first, doubling to at most 64 ms.
 func conflictBackoff(attempt int) time.Duration {
 	return rand.N(time.Millisecond << min(attempt, 6))
-}
-
-// pause waits for d or until ctx ends.
-func pause(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Caller is an authenticated caller: the account and the session its token
