@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"slices"
@@ -59,6 +60,7 @@ type load struct {
 	duration time.Duration
 	slices   int           // of each interleaved repetition (see repInterleaved)
 	ramp     time.Duration // before each slice
+	shuffle  *rand.Rand    // the order of the slices in each round
 }
 
 // benchCase is one measured operation and its workers, which keep their
@@ -109,7 +111,8 @@ func (l load) rep(ctx context.Context, bc *benchCase) error {
 
 // repInterleaved runs one repetition of every case of group, in slices:
 // the measured time of each case (--duration) is cut into l.slices
-// slices, and the cases take turns, one slice each, round after round, so
+// slices, and the cases take turns, one slice each, round after round (in
+// an order shuffled each round, from a fixed seed), so
 // that a baseline and the cases compared with it are measured a fraction
 // of a second apart, over the same seconds. The machine's speed moves
 // over seconds (on the machine of the latest results, throughput in
@@ -129,9 +132,18 @@ func (l load) repInterleaved(ctx context.Context, group []*benchCase, first bool
 	}
 	tallies := make([]tally, len(group))
 	slice := l.duration / time.Duration(l.slices)
+	order := make([]int, len(group))
+	for i := range order {
+		order[i] = i
+	}
 	for range l.slices {
-		for i, bc := range group {
-			if err := l.run(ctx, bc, l.ramp, slice, false, &tallies[i]); err != nil {
+		// A slice inherits some of the previous one's work (its garbage
+		// to collect, the baseline server's state after raw publishes):
+		// the order changes from round to round, so no case always
+		// follows the same one.
+		l.shuffle.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		for _, i := range order {
+			if err := l.run(ctx, group[i], l.ramp, slice, false, &tallies[i]); err != nil {
 				return err
 			}
 		}

@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -257,7 +258,8 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 	if err := startProfile(); err != nil {
 		return err
 	}
-	l := load{conns: p.conns, warmup: p.warmup, duration: p.duration, slices: p.slices, ramp: p.ramp}
+	l := load{conns: p.conns, warmup: p.warmup, duration: p.duration, slices: p.slices, ramp: p.ramp,
+		shuffle: rand.New(rand.NewPCG(1, 2))}
 	var writes, reads, slow []*benchCase
 	add := func(list *[]*benchCase, name string, items int, newOp func(w int, c *httpClient) op) {
 		if p.want(name) {
