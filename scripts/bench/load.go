@@ -52,8 +52,10 @@ type caseResult struct {
 
 // load runs the same closed-loop generator for every case: conns workers,
 // each with its own keep-alive connection (or publisher), each sending its
-// next operation as soon as the previous one is answered. Each repetition
-// is preceded by a warm-up that is not recorded and lasts a fixed duration.
+// next operation as soon as the previous one is answered. Cases are warmed
+// up before they are measured, and the warm-up is not recorded: once
+// before a group's first interleaved repetition (repInterleaved), or before
+// every window of a case measured alone (rep).
 type load struct {
 	conns    int
 	warmup   time.Duration

@@ -88,8 +88,8 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 	fs.StringVar(&p.dataDir, "data-dir", "", "data directory, which must not exist or be empty (default: a temporary directory, removed afterwards)")
 	fs.IntVar(&p.users, "users", 2000, "regular users, each logged in (at least --conns)")
 	fs.IntVar(&p.conns, "conns", 64, "connections (HTTP) or publishers (raw publish)")
-	fs.DurationVar(&p.warmup, "warmup", time.Second, "warm-up before each repetition, not recorded")
-	fs.DurationVar(&p.duration, "duration", 3*time.Second, "duration of each repetition")
+	fs.DurationVar(&p.warmup, "warmup", time.Second, "warm-up of each case before its group's first repetition (login: before each), not recorded")
+	fs.DurationVar(&p.duration, "duration", 3*time.Second, "measured time of each case in each repetition (cut into --slices)")
 	fs.IntVar(&p.reps, "reps", 7, "repetitions of each case (medians are reported)")
 	fs.IntVar(&p.slices, "slices", 6, "slices each repetition's --duration is cut into, the cases of a group taking turns (login: one window)")
 	fs.DurationVar(&p.ramp, "ramp", 100*time.Millisecond, "ramp before each slice, not recorded")
@@ -335,8 +335,11 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 		if i == 2 {
 			reps = min(reps, 3) // login: the slowest, and compared with nothing
 		}
+		// Login's operations take seconds: each of its repetitions is one
+		// window, not slices.
+		interleave := i != 2
 		for round := range reps {
-			if i == 2 {
+			if !interleave {
 				for _, bc := range group {
 					if err := l.rep(ctx, bc); err != nil {
 						return err
