@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -289,6 +290,17 @@ func TestUserUpdate_ConcurrentRenamesAcrossReplicasKeepUsernamesUnique(t *testin
 		}
 		if ok != 1 || taken != 1 {
 			t.Fatalf("round %d: %d renames succeeded and %d got E001002, want 1 and 1 (%v)", round, ok, taken, bodies)
+		}
+		// The winner may have written through b: a's view is current only
+		// once it has applied everything the stream holds.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		last, err := a.Store.LastSeq(ctx)
+		if err == nil {
+			err = a.View.WaitApplied(ctx, last)
+		}
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: wait for a's view: %v", round, err)
 		}
 		holder, _ := a.View.UsernameClaim(name)
 		u, found := a.View.UserByName(name)
