@@ -74,6 +74,9 @@ func New(svc *sso.Service, log *slog.Logger, opt Options) *Server {
 	e.HTTPErrorHandler = s.handleError
 	s.logRequest = middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogMethod: true, LogURIPath: true, LogLatency: true,
+		// A handler's error is answered (by handleError) before the line
+		// is written, so the line has the status the client got.
+		HandleError: true,
 		// The query string is never logged: it may carry tokens and values.
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			log.LogAttrs(c.Request().Context(), slog.LevelDebug, "request",

@@ -9,6 +9,7 @@ import (
 	mathrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,6 +137,37 @@ func TestAppendTime(t *testing.T) {
 	for _, tm := range times {
 		if got, want := string(appendTime(nil, tm)), `"`+domain.FormatTime(tm)+`"`; got != want {
 			t.Fatalf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// TestEdge_RequestLog_ErrorStatus: a request that fails is logged with the
+// status it was answered with, not the 200 a response starts out with.
+func TestEdge_RequestLog_ErrorStatus(t *testing.T) {
+	for _, c := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"GET", "/zato/sso/nowhere", "", http.StatusNotFound},
+		{"PUT", "/healthz", "", http.StatusMethodNotAllowed},
+		{"POST", "/zato/sso/user/login", "not json", http.StatusBadRequest},
+	} {
+		var logs bytes.Buffer
+		s := New(nil, slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Options{})
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, strings.NewReader(c.body)))
+		if rec.Code != c.want {
+			t.Fatalf("%s %s = %d %s, want %d", c.method, c.path, rec.Code, rec.Body.Bytes(), c.want)
+		}
+		var line struct {
+			Msg    string
+			Status int
+		}
+		if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+			t.Fatalf("%s %s: log %s: %v", c.method, c.path, logs.Bytes(), err)
+		}
+		if line.Msg != "request" || line.Status != c.want {
+			t.Fatalf("%s %s: logged %s, want a request line with status %d", c.method, c.path, logs.Bytes(), c.want)
 		}
 	}
 }
