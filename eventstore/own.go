@@ -114,13 +114,9 @@ func roundTrips(e domain.Event) bool {
 	if d.User != nil || d.Changed != nil || d.Session != nil || d.Reason != "" || d.Username != "" || d.UserID != "" {
 		return false
 	}
-	if !validUTF8(e.ID, e.Owner.User, e.Owner.Session, e.Actor, e.App, e.RemoteAddr, e.CID) || !plainTime(e.Time) {
+	if !validUTF8(e.ID, e.Owner.User, e.Owner.Session, e.Actor, e.App, e.RemoteAddr, e.CID) ||
+		!validUTF8(d.Names...) || !plainTime(e.Time) {
 		return false
-	}
-	for _, n := range d.Names {
-		if !utf8.ValidString(n) {
-			return false
-		}
 	}
 	for _, a := range d.Attrs {
 		if !utf8.ValidString(a.Name) || len(a.Value) == 0 || !utf8.Valid(a.Value) || !isCompact(a.Value) ||

@@ -117,7 +117,7 @@ func (l load) rep(ctx context.Context, bc *benchCase) error {
 // an order shuffled each round, from a fixed seed), so
 // that a baseline and the cases compared with it are measured a fraction
 // of a second apart, over the same seconds. The machine's speed moves
-// over seconds (on the machine of the latest results, throughput in
+// over seconds (on the AMD machine of an earlier session, throughput in
 // successive 0.7 s windows moved by 17 % with a correlation of 0.7 from
 // one window to the next): cases measured in turn, in whole windows of
 // several seconds, caught different moments of it. Each slice starts with

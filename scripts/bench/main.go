@@ -433,7 +433,7 @@ var targets = []struct {
 // slices interleaved), so each repetition is a paired comparison, and the
 // machine's drift from one repetition to the next cancels out. The ratio
 // of the two cases' medians picks each median from whichever repetitions
-// the drift favoured: over four full runs it gave set_vs_thin_write 0.84,
+// the drift favoured: over four full runs on the AMD machine it gave set_vs_thin_write 0.84,
 // 0.78, 0.70 and 0.86, where the paired median gave 0.80, 0.79, 0.81 and
 // 0.84. Both are in the JSON (ratios_of_medians).
 func report(p params, res results, wall time.Duration) map[string]any {
