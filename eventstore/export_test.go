@@ -27,3 +27,7 @@ func (s *Store) OwnEventsKept() int {
 
 // RoundTrips is roundTrips, for its fuzz test.
 var RoundTrips = roundTrips
+
+// DirectGetRequest is directGetRequest, for the test of what the server
+// makes of it.
+var DirectGetRequest = directGetRequest

@@ -1,6 +1,7 @@
 package eventstore_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -72,6 +73,45 @@ func TestLastSeq_DirectGetsAreExact(t *testing.T) {
 	}
 	if !s.BarrierUsesDirectGet() {
 		t.Fatal("the barrier gave up direct gets on a stream where they are exact")
+	}
+}
+
+// The status that ends the barrier's direct-get batch counts the messages
+// after the one sent, so that one's sequence plus the count is the last.
+// The request is sent here as the probe sends it and the answer read raw.
+func TestLastSeq_DirectGetCountsWhatFollows(t *testing.T) {
+	s, js := openStore(t)
+	var seqs []uint64
+	for i := range 3 {
+		seq, err := s.Append(t.Context(), attrEvent(domain.UserAttrsOwner("zusrh"), fmt.Sprint("n", i)), uint64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, seq)
+	}
+	sub, err := js.Conn().SubscribeSync(nats.NewInbox())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.Conn().PublishRequest("$JS.API.DIRECT.GET."+s.StreamName(), sub.Subject, eventstore.DirectGetRequest(seqs[1])); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := sub.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(msg.Data, []byte(`"n1"`)) {
+		t.Errorf("the message is %s, want the event at sequence %d", msg.Data, seqs[1])
+	}
+	eob, err := sub.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := eob.Header.Get("Status"); got != "204" {
+		t.Fatalf("after the message: status %q (headers %v), want 204, the end of the batch", got, eob.Header)
+	}
+	if last, pending := eob.Header.Get("Nats-Last-Sequence"), eob.Header.Get("Nats-Num-Pending"); last != fmt.Sprint(seqs[1]) || pending != "1" {
+		t.Errorf("end of batch: last %s, pending %s; want %d and 1", last, pending, seqs[1])
 	}
 }
 
