@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -293,17 +292,9 @@ func TestUserUpdate_ConcurrentRenamesAcrossReplicasKeepUsernamesUnique(t *testin
 		}
 		// The winner may have written through b: a's view is current only
 		// once it has applied everything the stream holds.
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		last, err := a.Store.LastSeq(ctx)
-		if err == nil {
-			err = a.View.WaitApplied(ctx, last)
-		}
-		cancel()
-		if err != nil {
-			t.Fatalf("round %d: wait for a's view: %v", round, err)
-		}
-		holder, _ := a.View.UsernameClaim(name)
-		u, found := a.View.UserByName(name)
+		view := a.Synced()
+		holder, _ := view.UsernameClaim(name)
+		u, found := view.UserByName(name)
 		if !found || u.ID != holder {
 			t.Fatalf("round %d: %s held by %q, user by name %v, want the same user", round, name, holder, u)
 		}

@@ -114,6 +114,26 @@ func TestReplicas_ReadYourWrites(t *testing.T) {
 	apiWant(t, "names on b after logout on a", b.Do("GET", apiAttr+"/names", apiReq(alice)), "E007001")
 }
 
+// TestReplicas_ReadYourOwnWrites: a read right after a write to the same
+// instance sees it. With strict reads the write is answered before the
+// view applies it and the read's barrier waits; with local reads there is
+// no barrier, so the write waits for the view before it is answered.
+func TestReplicas_ReadYourOwnWrites(t *testing.T) {
+	for _, local := range []bool{false, true} {
+		t.Run(fmt.Sprintf("local=%v", local), func(t *testing.T) {
+			inst := nodetest.Start(t, nodetest.WithConfig(func(c *sso.Config) { c.LocalReads = local }))
+			root, _ := inst.SuperUser("root")
+			for i := range 300 {
+				name := fmt.Sprintf("k%d", i%5)
+				apiWant(t, "PUT", inst.Do("PUT", apiAttr, apiReq(root, "name", name, "value", i)), "")
+				if got := attrGet(t, inst, root, name); got["value"] != float64(i) {
+					t.Fatalf("write %d, then a read on the same instance = %v, want %d", i, got["value"], i)
+				}
+			}
+		})
+	}
+}
+
 // TestReplicas_RacingCreatesOneWins: many writers on two instances create
 // the same attribute; exactly one succeeds, the rest get E009001.
 func TestReplicas_RacingCreatesOneWins(t *testing.T) {

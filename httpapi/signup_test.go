@@ -33,7 +33,7 @@ func TestSignup(t *testing.T) {
 		if raw, err := base64.RawURLEncoding.DecodeString(token); err != nil || len(raw)*8 < 192 {
 			t.Fatalf("confirm_token %q: want URL-safe base64 of at least 192 bits (err %v)", token, err)
 		}
-		u, ok := inst.View.UserByName("su-alice")
+		u, ok := inst.Synced().UserByName("su-alice")
 		if !ok {
 			t.Fatal("signed-up user not in the view")
 		}
@@ -55,7 +55,7 @@ func TestSignup(t *testing.T) {
 		if f["sign_up_status"] != "final" {
 			t.Fatalf("after confirm: sign_up_status %v, want final", f["sign_up_status"])
 		}
-		if u, _ := inst.View.UserByName("su-alice"); u.SignUpConfirmTime == nil {
+		if u, _ := inst.Synced().UserByName("su-alice"); u.SignUpConfirmTime == nil {
 			t.Fatal("sign_up_confirm_time not set")
 		}
 		if k := lcKinds(inst.OwnerEvents(domain.UserOwner(u.ID))); k[len(k)-1] != domain.KindUserSignupConfirmed {
@@ -102,7 +102,7 @@ func TestSignup_ChecksWhenDisclosedAndEmailsInPlaintext(t *testing.T) {
 	lcWant(t, "signup", r, "")
 	lcWant(t, "confirm", suConfirm(inst, "confirm_token", r.Body["confirm_token"]), "")
 	inst.Login("sud-alice", nodetest.Password) // no approval needed
-	if u, _ := inst.View.UserByName("sud-alice"); u.ApprovalStatus != domain.ApprovalApproved || u.ApprovalStatusModBy != "auto" {
+	if u, _ := inst.Synced().UserByName("sud-alice"); u.ApprovalStatus != domain.ApprovalApproved || u.ApprovalStatusModBy != "auto" {
 		t.Fatalf("approval %s by %s, want approved by auto", u.ApprovalStatus, u.ApprovalStatusModBy)
 	}
 

@@ -343,7 +343,7 @@ func TestCreateUser_WithPasswordHash(t *testing.T) {
 		if _, err := inst.SSO.CreateUser(ctx, m, root, in); !errors.Is(err, domain.ErrInvalidInput) {
 			t.Errorf("%s: got %v, want ErrInvalidInput", name, err)
 		}
-		if _, ok := inst.View.UserByName(in.Username); ok {
+		if _, ok := inst.Synced().UserByName(in.Username); ok {
 			t.Errorf("%s: the user was created", name)
 		}
 	}

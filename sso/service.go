@@ -98,9 +98,9 @@ func (s *Service) Sync(ctx context.Context) error {
 
 // commit runs decide and appends what it returns, expecting each owner's
 // sequence as decided. If another writer got there first it catches the view
-// up and decides again, up to MaxConflictRetries times. On success it waits
-// until this process's view has applied the new events, so the caller's next
-// request sees them. decide may return no events (nothing to do).
+// up and decides again, up to MaxConflictRetries times. On success it
+// settles the write (see settle). decide may return no events (nothing to
+// do).
 func (s *Service) commit(ctx context.Context, decide func(now time.Time) ([]domain.Pending, error)) error {
 	for attempt := 0; ; attempt++ {
 		ps, err := decide(s.clock())
@@ -131,12 +131,27 @@ func (s *Service) commit(ctx context.Context, decide func(now time.Time) ([]doma
 		}
 		if err != nil {
 			if seq, ok := s.landedAnyway(ps, err); ok {
-				return s.view.WaitApplied(ctx, seq)
+				return s.settle(ctx, seq)
 			}
 			return err
 		}
-		return s.view.WaitApplied(ctx, seq)
+		return s.settle(ctx, seq)
 	}
+}
+
+// settle makes sure that the caller's next request sees a write stored at
+// seq. With strict reads that request's own barrier does: it asks for the
+// stream's last sequence after this write was acknowledged, and waits for
+// the view to apply it, whichever process serves it. So settle returns at
+// once, and the wait for the follower is paid once, by the next request
+// that needs it, not by every write (measured: about 4 % of a PUT's CPU,
+// the park and wake-up of the writer). With local reads only this
+// process's view answers: settle waits until it has applied seq.
+func (s *Service) settle(ctx context.Context, seq uint64) error {
+	if !s.cfg.LocalReads {
+		return nil
+	}
+	return s.view.WaitApplied(ctx, seq)
 }
 
 // landedAnyway settles an append that failed for a reason other than a

@@ -132,7 +132,7 @@ func TestAdminCommands(t *testing.T) {
 		if code := me(ust); code != "" {
 			t.Fatalf("session after unlock: %q, want ok", code)
 		}
-		u, _ := inst.View.UserByName("cli-carol")
+		u, _ := inst.Synced().UserByName("cli-carol")
 		if u.LockedBy == nil || *u.LockedBy != "cli" {
 			t.Fatalf("locked_by = %v, want cli", u.LockedBy)
 		}
