@@ -31,3 +31,6 @@ var RoundTrips = roundTrips
 // DirectGetRequest is directGetRequest, for the test of what the server
 // makes of it.
 var DirectGetRequest = directGetRequest
+
+// AckPosition is ackPosition, for its test.
+var AckPosition = ackPosition

@@ -120,3 +120,71 @@ func TestFollow_BacklogInOrderOneCallAtATime(t *testing.T) {
 		t.Fatalf("Follow after cancel = %v, want context.Canceled", err)
 	}
 }
+
+// TestAckPosition: a delivered message's sequence and pending count are
+// read from both forms of reply subject, as jetstream.Msg.Metadata reads
+// them; anything else is refused.
+func TestAckPosition(t *testing.T) {
+	for _, c := range []struct {
+		reply       string
+		seq, behind uint64
+		ok          bool
+	}{
+		{"$JS.ACK.SSO.cons.1.42.7.1764600000000000000.3", 42, 3, true},
+		{"$JS.ACK.hub.ACCHASH.SSO.cons.1.42.7.1764600000000000000.0.tok", 42, 0, true},
+		{"$JS.ACK.hub.ACCHASH.SSO.cons.1.42.7.1764600000000000000.9", 42, 9, true},
+		{"$JS.ACK._.ACCHASH.SSO.cons.1.5.7.1764600000000000000.9.tok.more", 5, 9, true},
+		{"$JS.ACK.SSO.cons.1.42.7.1764600000000000000", 0, 0, false}, // 8 tokens
+		{"$JS.ACK.hub.ACCHASH.SSO.cons.1.42.7.176460", 0, 0, false},  // 10 tokens
+		{"$JS.ACK.SSO.cons.1.x.7.1764600000000000000.3", 0, 0, false},
+		{"$JS.ACK.SSO.cons.1.0.7.1764600000000000000.3", 0, 0, false},
+		{"_INBOX.abc.def", 0, 0, false},
+		{"", 0, 0, false},
+	} {
+		seq, pending, ok := eventstore.AckPosition(c.reply)
+		if seq != c.seq || pending != c.behind || ok != c.ok {
+			t.Errorf("ackPosition(%q) = %d, %d, %v; want %d, %d, %v", c.reply, seq, pending, ok, c.seq, c.behind, c.ok)
+		}
+	}
+}
+
+// TestFollow_EndsWhenConnectionCloses: a follower whose connection is
+// closed returns an error instead of waiting for ever, and its handler is
+// not called after it has returned.
+func TestFollow_EndsWhenConnectionCloses(t *testing.T) {
+	s, js := openStore(t)
+	owner := domain.UserAttrsOwner("zusrclose")
+	publishBacklog(t, js, owner, 3)
+	var seen, after atomic.Int64
+	var returned atomic.Bool
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Follow(t.Context(), 1, func(seq uint64, e domain.Event, err error) {
+			if returned.Load() {
+				after.Add(1)
+			}
+			seen.Add(1)
+		})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for seen.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if seen.Load() != 3 {
+		t.Fatalf("handled %d of 3 events", seen.Load())
+	}
+	js.Conn().Close()
+	select {
+	case err := <-done:
+		returned.Store(true)
+		if err == nil || errors.Is(err, context.Canceled) {
+			t.Fatalf("Follow = %v, want the consumer's end", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Follow still running 10s after its connection closed")
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := after.Load(); n != 0 {
+		t.Fatalf("handler called %d times after Follow returned", n)
+	}
+}

@@ -2,10 +2,11 @@ package eventstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -158,33 +159,96 @@ func (s *Store) tail(ctx context.Context, filters []string, from uint64, decode 
 		}
 		from = last + 1
 	}
-	cons, it, err := s.consume(ctx, filters, from, 0)
+	cons, err := s.ordered(ctx, filters, from, 0)
 	if err != nil {
 		return err
 	}
-	defer s.release(cons, it)
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-				return err
-			}
-			continue // missed heartbeats, reconnects: the ordered consumer recovers
+	// The client delivers to a callback on a goroutine of its own. h runs
+	// under mu, and never after tail has returned: the consumer can still
+	// deliver between Stop and its end.
+	var (
+		mu     sync.Mutex
+		ended  bool
+		failed = make(chan error, 1)
+	)
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		seq, pending, ok := ackPosition(msg.Reply())
+		if !ok {
+			return // not a stream message: the ordered consumer sends no others
 		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			continue
+		mu.Lock()
+		defer mu.Unlock()
+		if ended {
+			return
 		}
 		e, derr := decode(msg.Subject(), msg.Data())
-		if err := h(Msg{Seq: meta.Sequence.Stream, Data: msg.Data(), Event: e, Err: derr, Pending: meta.NumPending}); err != nil {
-			return err
+		if err := h(Msg{Seq: seq, Data: msg.Data(), Event: e, Err: derr, Pending: pending}); err != nil {
+			ended = true
+			failed <- err
 		}
+	}, jetstream.PullMaxMessages(followBuffer))
+	if err != nil {
+		s.release(cons, nil)
+		return fmt.Errorf("consume: %w", err)
 	}
+	closed := cc.Closed()
+	select {
+	case <-ctx.Done():
+		err = ctx.Err()
+	case err = <-failed:
+	case <-closed:
+		// Gaps, missed heartbeats and reconnects are repaired inside; the
+		// consumer ends of itself only when the connection is closed.
+		err = fmt.Errorf("follow: %w", jetstream.ErrMsgIteratorClosed)
+	}
+	mu.Lock()
+	ended = true
+	mu.Unlock()
+	s.release(cons, cc)
+	return err
+}
+
+// followBuffer is how many messages a consumer asks for at once. A deep
+// buffer keeps the start-up rebuild, which reads the whole stream through
+// Follow, from waiting on round trips.
+const followBuffer = 2048
+
+// ackPosition reads a delivered message's stream sequence and the number of
+// messages pending after it from its reply subject, as
+// jetstream.Msg.Metadata does, without building the rest of the metadata:
+// $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending>, or
+// with <domain>.<account hash> after ACK and perhaps a token at the end.
+func ackPosition(reply string) (seq, pending uint64, ok bool) {
+	const prefix = "$JS.ACK."
+	if !strings.HasPrefix(reply, prefix) {
+		return 0, 0, false
+	}
+	var tokens [12]string
+	n := 2
+	for rest := reply[len(prefix):]; n < len(tokens); n++ {
+		i := strings.IndexByte(rest, '.')
+		if i < 0 {
+			tokens[n] = rest
+			n++
+			break
+		}
+		tokens[n], rest = rest[:i], rest[i+1:]
+	}
+	var sseq, pend string
+	switch {
+	case n == 9:
+		sseq, pend = tokens[5], tokens[8]
+	case n >= 11:
+		sseq, pend = tokens[7], tokens[10]
+	default:
+		return 0, 0, false
+	}
+	seq, err1 := strconv.ParseUint(sseq, 10, 64)
+	pending, err2 := strconv.ParseUint(pend, 10, 64)
+	if err1 != nil || err2 != nil || seq == 0 {
+		return 0, 0, false
+	}
+	return seq, pending, true
 }
 
 // TailEvents is Tail over the events of one user (every user when userID
@@ -213,10 +277,10 @@ func (s *Store) TailEvents(ctx context.Context, userID string, kinds []string, f
 	})
 }
 
-// consume opens an ordered consumer at sequence from (1 or 0: the start)
-// and its message iterator. inactive > 0 lets the server drop the consumer
-// soon if the client vanishes; reads are short.
-func (s *Store) consume(ctx context.Context, filters []string, from uint64, inactive time.Duration) (jetstream.Consumer, jetstream.MessagesContext, error) {
+// ordered opens an ordered consumer at sequence from (1 or 0: the start).
+// inactive > 0 lets the server drop the consumer soon if the client
+// vanishes; reads are short.
+func (s *Store) ordered(ctx context.Context, filters []string, from uint64, inactive time.Duration) (jetstream.Consumer, error) {
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: filters, DeliverPolicy: jetstream.DeliverAllPolicy,
 		InactiveThreshold: inactive}
 	if from > 1 {
@@ -224,11 +288,18 @@ func (s *Store) consume(ctx context.Context, filters []string, from uint64, inac
 	}
 	cons, err := s.js.OrderedConsumer(ctx, s.cfg.Stream, cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ordered consumer: %w", err)
+		return nil, fmt.Errorf("ordered consumer: %w", err)
 	}
-	// A deep buffer keeps the start-up rebuild, which reads the whole
-	// stream through Follow, from waiting on round trips.
-	it, err := cons.Messages(jetstream.PullMaxMessages(2048))
+	return cons, nil
+}
+
+// consume opens an ordered consumer (see ordered) and its message iterator.
+func (s *Store) consume(ctx context.Context, filters []string, from uint64, inactive time.Duration) (jetstream.Consumer, jetstream.MessagesContext, error) {
+	cons, err := s.ordered(ctx, filters, from, inactive)
+	if err != nil {
+		return nil, nil, err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(followBuffer))
 	if err != nil {
 		s.release(cons, nil)
 		return nil, nil, fmt.Errorf("consume: %w", err)
@@ -236,12 +307,13 @@ func (s *Store) consume(ctx context.Context, filters []string, from uint64, inac
 	return cons, it, nil
 }
 
-// release stops the iterator and deletes the consumer on the server at
-// once: left alone, an ordered consumer lingers until its inactivity
-// threshold, and busy point-in-time reads would pile them up.
-func (s *Store) release(cons jetstream.Consumer, it jetstream.MessagesContext) {
-	if it != nil {
-		it.Stop()
+// release stops the consuming (an iterator or a callback, when there is
+// one) and deletes the consumer on the server at once: left alone, an
+// ordered consumer lingers until its inactivity threshold, and busy
+// point-in-time reads would pile them up.
+func (s *Store) release(cons jetstream.Consumer, consuming interface{ Stop() }) {
+	if consuming != nil {
+		consuming.Stop()
 	}
 	info := cons.CachedInfo()
 	if info == nil {
