@@ -28,8 +28,18 @@ func appendEvent(b []byte, e *domain.Event) ([]byte, error) {
 	b = appendEscaped(b, TypePrefix)
 	b = appendEscaped(b, e.Kind)
 	b = appendEscaped(b, TypeVersion)
-	b = append(b, `","subject":`...)
-	b = appendString(b, Subject(e.Owner))
+	// Subject(e.Owner) written in place, the same way.
+	b = append(b, `","subject":"`...)
+	b = appendEscaped(b, Prefix)
+	b = append(b, '.')
+	b = appendEscaped(b, string(e.Owner.Kind))
+	b = append(b, '.')
+	b = appendEscaped(b, e.Owner.User)
+	if e.Owner.Session != "" {
+		b = append(b, '.')
+		b = appendEscaped(b, e.Owner.Session)
+	}
+	b = append(b, '"')
 	b = append(b, `,"time":`...)
 	b, err := appendTime(b, e.Time.UTC())
 	if err != nil {
