@@ -21,6 +21,8 @@ import (
 type reqCtx struct {
 	parent   context.Context
 	cid      string
+	cidValue any       // cid, boxed once: Value is asked for it several times a request
+	header   [1]string // cid, as the X-Zato-CID header's value list
 	deadline time.Time
 
 	once    sync.Once
@@ -31,7 +33,7 @@ type reqCtx struct {
 }
 
 func newReqCtx(parent context.Context, cid string, timeout time.Duration) *reqCtx {
-	return &reqCtx{parent: parent, cid: cid, deadline: time.Now().Add(timeout)}
+	return &reqCtx{parent: parent, cid: cid, cidValue: cid, header: [1]string{cid}, deadline: time.Now().Add(timeout)}
 }
 
 // start makes the timer's context, once.
@@ -72,7 +74,7 @@ func (c *reqCtx) Err() error { return c.start().Err() }
 
 func (c *reqCtx) Value(key any) any {
 	if key == (ctxKey{}) {
-		return c.cid
+		return c.cidValue
 	}
 	return c.start().Value(key)
 }

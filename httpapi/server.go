@@ -14,9 +14,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -87,7 +89,6 @@ func New(svc *sso.Service, log *slog.Logger, opt Options) *Server {
 		},
 	})
 	e.Use(s.edge)
-	e.Use(middleware.Recover())
 	s.routes()
 	return s
 }
@@ -157,22 +158,46 @@ var streaming = map[string]bool{"/zato/sso/events": true}
 func (s *Server) edge(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		id := newCID()
-		c.Response().Header()[cidHeader] = []string{id}
 		req := c.Request()
 		var ctx context.Context
 		if streaming[req.URL.Path] {
+			c.Response().Header()[cidHeader] = []string{id}
 			ctx = context.WithValue(req.Context(), ctxKey{}, id)
 		} else {
 			rc := newReqCtx(req.Context(), id, s.opt.RequestTimeout)
 			defer rc.end()
+			c.Response().Header()[cidHeader] = rc.header[:]
 			ctx = rc
 		}
 		c.SetRequest(req.WithContext(ctx))
+		defer s.recoverPanic(c)
 		if s.log.Enabled(ctx, slog.LevelDebug) {
 			return s.logRequest(next)(c)
 		}
 		return next(c)
 	}
+}
+
+// recoverPanic, deferred, turns a handler's panic into a 500 answered by
+// handleError, with the stack in the log, as Echo's Recover middleware
+// does; http.ErrAbortHandler goes on up to net/http, which aborts the
+// response. It is part of edge rather than a middleware of its own because
+// Echo wraps every request in its middleware anew, a closure each.
+func (s *Server) recoverPanic(c echo.Context) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	if r == http.ErrAbortHandler {
+		panic(r)
+	}
+	err, ok := r.(error)
+	if !ok {
+		err = fmt.Errorf("%v", r)
+	}
+	s.log.ErrorContext(c.Request().Context(), "handler panicked", slog.String("cid", cid(c)),
+		slog.String("route", c.Path()), slog.String("stack", string(debug.Stack())))
+	c.Error(fmt.Errorf("panic: %w", err))
 }
 
 // newCID returns a correlation id: 96 random bits as 24 lower-case hex

@@ -203,3 +203,52 @@ func TestEdge_RequestLog(t *testing.T) {
 		}
 	}
 }
+
+// TestEdge_Panic: a handler that panics is answered 500 in Zato's envelope
+// with the request's cid, the panic is logged with its stack, and the
+// server goes on serving; http.ErrAbortHandler still aborts the response.
+func TestEdge_Panic(t *testing.T) {
+	var logs bytes.Buffer
+	s := New(nil, slog.New(slog.NewJSONHandler(&logs, nil)), Options{})
+	s.e.GET("/test/panic", func(echo.Context) error { panic("handler bug") })
+	s.e.GET("/test/abort", func(echo.Context) error { panic(http.ErrAbortHandler) })
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/test/panic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct{ CID, Status string }
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusInternalServerError || body.Status != "error" {
+		t.Fatalf("panicking handler: %d %+v (%v), want 500 in the envelope", resp.StatusCode, body, err)
+	}
+	if h := resp.Header.Get("X-Zato-CID"); body.CID == "" || h != body.CID {
+		t.Fatalf("cid %q, X-Zato-CID %q: want the same, non-empty", body.CID, h)
+	}
+	var line struct{ Msg, CID, Route, Stack string }
+	for l := range strings.Lines(logs.String()) {
+		if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "handler panicked" {
+			break
+		}
+	}
+	if line.Msg != "handler panicked" || line.CID != body.CID || line.Route != "/test/panic" ||
+		!strings.Contains(line.Stack, "TestEdge_Panic") {
+		t.Fatalf("log %s: want the panic with the cid, route and stack", logs.Bytes())
+	}
+
+	if resp, err := http.Get(srv.URL + "/test/abort"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("ErrAbortHandler: answered %d, want the response aborted", resp.StatusCode)
+	}
+	resp, err = http.Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the panics, /healthz = %d, want 200", resp.StatusCode)
+	}
+}
