@@ -172,13 +172,17 @@ func (s *Store) tail(ctx context.Context, filters []string, from uint64, decode 
 		failed = make(chan error, 1)
 	)
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		seq, pending, ok := ackPosition(msg.Reply())
-		if !ok {
-			return // not a stream message: the ordered consumer sends no others
-		}
 		mu.Lock()
 		defer mu.Unlock()
 		if ended {
+			return
+		}
+		seq, pending, ok := ackPosition(msg.Reply())
+		if !ok {
+			// The library hands over stream messages only. Skipping one
+			// would leave a reader silently behind: stop instead.
+			ended = true
+			failed <- fmt.Errorf("delivered message without a stream position (reply subject %q)", msg.Reply())
 			return
 		}
 		e, derr := decode(msg.Subject(), msg.Data())
