@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -50,22 +49,36 @@ func benchStream() jetstream.StreamConfig {
 	return c
 }
 
-func startBaseline(ctx context.Context, dir string, payload []byte) (*baseline, error) {
-	ns, err := server.NewServer(&server.Options{ServerName: "bench-baseline", Host: "127.0.0.1",
+// startJetStream starts an embedded JetStream server with the options
+// internal/node gives the service's own (file storage under dir, default
+// durability) and connects to it in process, as the service does. name
+// names the server and the connection.
+func startJetStream(dir, name string) (*server.Server, *nats.Conn, error) {
+	ns, err := server.NewServer(&server.Options{ServerName: name, Host: "127.0.0.1",
 		Port: server.RANDOM_PORT, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true})
 	if err != nil {
-		return nil, fmt.Errorf("baseline nats-server: %w", err)
+		return nil, nil, fmt.Errorf("%s nats-server: %w", name, err)
 	}
 	ns.Start()
-	b := &baseline{ns: ns, lastSeq: make(map[string]uint64), values: make(map[string][]byte), payload: payload}
+	stop := func() { ns.Shutdown(); ns.WaitForShutdown() }
 	if !ns.ReadyForConnections(10 * time.Second) {
-		b.close(ctx)
-		return nil, errors.New("baseline nats-server not ready after 10s")
+		stop()
+		return nil, nil, fmt.Errorf("%s nats-server not ready after 10s", name)
 	}
-	if b.nc, err = nats.Connect(ns.ClientURL(), nats.InProcessServer(ns), nats.Name("bench-baseline")); err != nil {
-		b.close(ctx)
-		return nil, fmt.Errorf("connect to baseline nats-server: %w", err)
+	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns), nats.Name(name))
+	if err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("connect to %s nats-server: %w", name, err)
 	}
+	return ns, nc, nil
+}
+
+func startBaseline(ctx context.Context, dir string, payload []byte) (*baseline, error) {
+	ns, nc, err := startJetStream(dir, "bench-baseline")
+	if err != nil {
+		return nil, err
+	}
+	b := &baseline{ns: ns, nc: nc, lastSeq: make(map[string]uint64), values: make(map[string][]byte), payload: payload}
 	if b.js, err = jetstream.New(b.nc); err != nil {
 		b.close(ctx)
 		return nil, err

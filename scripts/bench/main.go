@@ -154,6 +154,15 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 
 func (p params) want(c string) bool { return p.cases == nil || p.cases[c] }
 
+// httpCases reports whether any case that needs the HTTP load is wanted.
+func (p params) httpCases() bool {
+	return slices.ContainsFunc(allCases, func(c string) bool { return c != "startup" && c != "memory" && p.want(c) })
+}
+
+// startupApart reports whether the start-up is measured in a process of its
+// own (startupChild): when this one runs the HTTP cases too.
+func (p params) startupApart() bool { return p.httpCases() }
+
 // results is everything a run measured.
 type results struct {
 	cases   map[string]caseResult
@@ -202,6 +211,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}()
 
 	res := results{cases: map[string]caseResult{}}
+	if p.want("startup") && p.startupApart() {
+		progress("start-up: in a process of its own")
+		if res.startup, err = startupChild(ctx, p, dir, stderr); err != nil {
+			return fmt.Errorf("startup: %w", err)
+		}
+	}
 	if err := runLive(ctx, p, dir, &res, progress, startProfile); err != nil {
 		return err
 	}
@@ -248,7 +263,7 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 	defer s.close(context.Background())
 	// The users (minutes of PBKDF2 at serve's rounds) serve only the HTTP
 	// cases: a run of start-up or memory alone goes without them.
-	if slices.ContainsFunc(allCases, func(c string) bool { return c != "startup" && c != "memory" && p.want(c) }) {
+	if p.httpCases() {
 		progress("service on %s (%d password rounds); creating %d users", s.url, s.n.SSO.Config().PasswordRounds, p.users)
 		if err := s.createUsers(ctx, p.users, p.conns, progress); err != nil {
 			return fmt.Errorf("setup: %w", err)
@@ -257,6 +272,11 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 	}
 	if err := startProfile(); err != nil {
 		return err
+	}
+	if p.want("startup") && !p.startupApart() {
+		if res.startup, err = measureStartupFresh(ctx, filepath.Join(dir, "startup"), s.keys, p, progress); err != nil {
+			return fmt.Errorf("startup: %w", err)
+		}
 	}
 	l := load{conns: p.conns, warmup: p.warmup, duration: p.duration, slices: p.slices, ramp: p.ramp,
 		shuffle: rand.New(rand.NewPCG(1, 2))}
@@ -368,13 +388,6 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 		}
 	}
 	s.close(context.Background())
-
-	if p.want("startup") {
-		var err error
-		if res.startup, err = measureStartup(ctx, b.ns, b.nc, s.keys, p.rebuildSizes, min(p.reps, 5), progress); err != nil {
-			return fmt.Errorf("startup: %w", err)
-		}
-	}
 	return nil
 }
 
