@@ -67,6 +67,10 @@ func TestFollow_OwnEventsHandedOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An append returns once stored, not once followed; the next one on
+	// the same subject would take its place in the hand-over (and the
+	// follower decode this one) if it came first.
+	waitFollowed(seq)
 	spaced := attrEvent(owner, "b")
 	spaced.Data.Attrs[0].Value = json.RawMessage(`{ "x": "<y>" }`) // stored compacted and escaped
 	if seq, err = s.Append(ctx, spaced, seq); err != nil {
