@@ -107,19 +107,18 @@ func (s *Store) Scan(ctx context.Context, filters []string, from, to uint64, h f
 			}
 			return fmt.Errorf("scan %v: %w", filters, err)
 		}
-		meta, err := msg.Metadata()
-		if err != nil {
-			return fmt.Errorf("scan %v: %w", filters, err)
+		seq, pending, ok := ackPosition(msg.Reply())
+		if !ok {
+			return fmt.Errorf("scan %v: delivered message without a stream position (reply subject %q)", filters, msg.Reply())
 		}
-		seq := meta.Sequence.Stream
 		if to > 0 && seq > to {
 			return nil
 		}
 		e, derr := Decode(msg.Data())
-		if !h(Msg{Seq: seq, Data: msg.Data(), Event: e, Err: derr, Pending: meta.NumPending}) {
+		if !h(Msg{Seq: seq, Data: msg.Data(), Event: e, Err: derr, Pending: pending}) {
 			return nil
 		}
-		if meta.NumPending == 0 || to > 0 && seq >= to {
+		if pending == 0 || to > 0 && seq >= to {
 			return nil
 		}
 	}
