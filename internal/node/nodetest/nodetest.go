@@ -114,19 +114,16 @@ func (i *Instance) Stop() {
 }
 
 // Synced returns the instance's view once it has applied everything the
-// stream held when Synced was called, as a request's read barrier would. A
-// write is answered before this process's view has applied it (the next
-// request's barrier waits instead; see sso's settle), so a test that reads
-// the view directly after a write reads it through Synced.
+// stream held when Synced was called (sso.Service.CatchUp), as a request's
+// read barrier would. A write is answered before this process's view has
+// applied it (the next request's barrier waits instead; see sso's settle),
+// so a test that reads the view directly after a write reads it through
+// Synced.
 func (i *Instance) Synced() *projections.View {
 	i.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	last, err := i.Store.LastSeq(ctx)
-	if err == nil {
-		err = i.View.WaitApplied(ctx, last)
-	}
-	if err != nil {
+	if err := i.SSO.CatchUp(ctx); err != nil {
 		i.t.Fatalf("sync the view: %v", err)
 	}
 	return i.View
