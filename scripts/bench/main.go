@@ -159,10 +159,6 @@ func (p params) httpCases() bool {
 	return slices.ContainsFunc(allCases, func(c string) bool { return c != "startup" && c != "memory" && p.want(c) })
 }
 
-// startupApart reports whether the start-up is measured in a process of its
-// own (startupChild): when this one runs the HTTP cases too.
-func (p params) startupApart() bool { return p.httpCases() }
-
 // results is everything a run measured.
 type results struct {
 	cases   map[string]caseResult
@@ -211,7 +207,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}()
 
 	res := results{cases: map[string]caseResult{}}
-	if p.want("startup") && p.startupApart() {
+	// With HTTP cases in this run the start-up gets a process of its own
+	// (startupChild); without them this process is as new as that one.
+	if p.want("startup") && p.httpCases() {
 		progress("start-up: in a process of its own")
 		if res.startup, err = startupChild(ctx, p, dir, stderr); err != nil {
 			return fmt.Errorf("startup: %w", err)
@@ -273,7 +271,7 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 	if err := startProfile(); err != nil {
 		return err
 	}
-	if p.want("startup") && !p.startupApart() {
+	if p.want("startup") && !p.httpCases() { // else measured by startupChild
 		if res.startup, err = measureStartupFresh(ctx, filepath.Join(dir, "startup"), s.keys, p, progress); err != nil {
 			return fmt.Errorf("startup: %w", err)
 		}
