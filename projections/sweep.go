@@ -84,7 +84,7 @@ func expiredNames(s *attrSet, cut int64) []string {
 	var out []string
 	for n, a := range s.attrs {
 		if a.expiry <= cut {
-			out = append(out, n)
+			out = append(out, n.Value())
 		}
 	}
 	slices.Sort(out)
@@ -141,7 +141,7 @@ func (v *View) ExpiredSessions(now time.Time, fn func(s *domain.Session, seq, at
 			attrsSeq = s.seq
 			names = make([]string, 0, len(s.attrs))
 			for n := range s.attrs {
-				names = append(names, n)
+				names = append(names, n.Value())
 			}
 			slices.Sort(names)
 		}

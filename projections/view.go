@@ -7,9 +7,18 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unique"
 
 	"github.com/ssoattr/ssoattr/domain"
 )
+
+// attrName is an attribute's name as the view's maps key it: interned
+// with unique.Make. Applications give all their users the same names, so
+// every owner holding a name shares one copy of it, and a map probe
+// compares a pointer where it would otherwise read the name's bytes: at a
+// million attributes those are a cache miss away, in a start-up rebuild as
+// in each write.
+type attrName = unique.Handle[string]
 
 // attrVal is an attribute as the view keeps it: compact, because the view
 // holds every live attribute of every user in memory.
@@ -33,7 +42,7 @@ func (v *attrVal) attr(name string) domain.Attr {
 // attrSet is one owner's attributes and the sequence of its last event.
 type attrSet struct {
 	seq   uint64
-	attrs map[string]attrVal
+	attrs map[attrName]attrVal
 }
 
 type userEntry struct {
@@ -173,7 +182,7 @@ func (v *View) applyAttrs(sets map[string]*attrSet, key string, e domain.Event, 
 		} else if _, ok := v.users[key]; !ok {
 			return // the user was deleted
 		}
-		set = &attrSet{attrs: make(map[string]attrVal, len(e.Data.Attrs))}
+		set = &attrSet{attrs: make(map[attrName]attrVal, len(e.Data.Attrs))}
 		sets[key] = set
 	}
 	set.seq = seq
@@ -181,11 +190,11 @@ func (v *View) applyAttrs(sets map[string]*attrSet, key string, e domain.Event, 
 	case domain.KindAttrCreated, domain.KindAttrSet, domain.KindAttrUpdated:
 		for i := range e.Data.Attrs {
 			a := &e.Data.Attrs[i]
-			set.attrs[a.Name] = toVal(a)
+			set.attrs[unique.Make(a.Name)] = toVal(a)
 		}
 	case domain.KindAttrDeleted, domain.KindAttrExpired, domain.KindAttrRemoved:
 		for _, n := range e.Data.Names {
-			delete(set.attrs, n)
+			delete(set.attrs, unique.Make(n))
 		}
 	}
 }
@@ -393,7 +402,7 @@ func (v *View) Snapshot(o domain.Owner, names []string) (uint64, []domain.Attr) 
 	}
 	var out []domain.Attr
 	for _, n := range names {
-		if a, ok := s.attrs[n]; ok {
+		if a, ok := s.attrs[unique.Make(n)]; ok {
 			out = append(out, a.attr(n))
 		}
 	}
@@ -406,7 +415,7 @@ func (v *View) Get(o domain.Owner, name string) (domain.Attr, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if s := v.set(o); s != nil {
-		if a, ok := s.attrs[name]; ok && now < a.expiry {
+		if a, ok := s.attrs[unique.Make(name)]; ok && now < a.expiry {
 			return a.attr(name), nil
 		}
 	}
@@ -419,7 +428,7 @@ func (v *View) Exists(o domain.Owner, name string) bool {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if s := v.set(o); s != nil {
-		a, ok := s.attrs[name]
+		a, ok := s.attrs[unique.Make(name)]
 		return ok && now < a.expiry
 	}
 	return false
@@ -434,7 +443,7 @@ func (v *View) Names(o domain.Owner) []string {
 		out = make([]string, 0, len(s.attrs))
 		for n, a := range s.attrs {
 			if now < a.expiry {
-				out = append(out, n)
+				out = append(out, n.Value())
 			}
 		}
 	}
