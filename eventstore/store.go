@@ -23,6 +23,13 @@ type Config struct {
 	Replicas int    // default 1
 	// MaxMsgSize bounds one event; the HTTP layer bounds requests well below it.
 	MaxMsgSize int32 // default 1 MiB
+	// LocalLastSeq, when set, reads the named stream's last sequence from
+	// the nats-server that holds the stream, running in this process
+	// (internal/node sets it for its embedded server). LastSeq then calls
+	// it instead of asking over the connection: the server's own state is
+	// as exact as its answer to a request, and reading it costs no round
+	// trip and no wait.
+	LocalLastSeq func(stream string) (uint64, error)
 }
 
 func (c Config) withDefaults() Config {
@@ -255,13 +262,21 @@ func newStore(js jetstream.JetStream, st jetstream.Stream, c Config) *Store {
 }
 
 // LastSeq returns the stream's last sequence as of some moment after the
-// call began. Concurrent callers share one request to the server (see
-// lastSeqProbe): a caller joins the next request to be sent, never one
-// already in flight, so the answer covers every event acknowledged before
-// the call. This is the read-your-writes barrier; it costs one round trip
-// per wave of readers, not one per reader. It does not watch the context:
-// the shared request has its own deadline, 5 s (see barrier).
-func (s *Store) LastSeq(context.Context) (uint64, error) { return s.barrier.wait() }
+// call began, so the answer covers every event acknowledged before the
+// call. This is the read-your-writes barrier.
+//
+// With Config.LocalLastSeq it reads the state of the server in this
+// process. Otherwise concurrent callers share one request to the server
+// (see lastSeqProbe): a caller joins the next request to be sent, never one
+// already in flight, and it costs one round trip per wave of readers, not
+// one per reader. It does not watch the context: the shared request has its
+// own deadline, 5 s (see barrier).
+func (s *Store) LastSeq(context.Context) (uint64, error) {
+	if s.cfg.LocalLastSeq != nil {
+		return s.cfg.LocalLastSeq(s.cfg.Stream)
+	}
+	return s.barrier.wait()
+}
 
 // fetchLastSeq asks the stream's leader for the stream's last sequence.
 func (s *Store) fetchLastSeq(ctx context.Context) (uint64, error) {

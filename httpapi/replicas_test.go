@@ -86,9 +86,24 @@ func TestReplicas_RestartKeepsEverything(t *testing.T) {
 }
 
 // TestReplicas_ReadYourWrites: what one instance acknowledged, the other
-// answers at once, with no retry.
+// answers at once, with no retry. Two topologies, as their read barriers
+// differ: two replicas of an external server ask it for the stream's last
+// sequence; an instance with the embedded server reads the server's own
+// state, and a replica connected to that server asks it.
 func TestReplicas_ReadYourWrites(t *testing.T) {
-	a, b := twoReplicas(t)
+	t.Run("external", func(t *testing.T) { testReadYourWrites(t, twoReplicas) })
+	t.Run("embedded", func(t *testing.T) {
+		testReadYourWrites(t, func(t *testing.T) (a, b *nodetest.Instance) {
+			a = nodetest.Start(t)
+			b = nodetest.Start(t, nodetest.WithNATS(a.NATSURL()))
+			t.Cleanup(http.DefaultClient.CloseIdleConnections)
+			return a, b
+		})
+	})
+}
+
+func testReadYourWrites(t *testing.T, start func(*testing.T) (a, b *nodetest.Instance)) {
+	a, b := start(t)
 	root, _ := a.SuperUser("root")
 	// A user created on a logs in on b at once, and b's token works on a.
 	apiWant(t, "create on a", a.Do("POST", apiUser, apiReq(root, "username", "alice", "password", nodetest.Password, "auto_approve", true)), "")

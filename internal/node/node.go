@@ -102,6 +102,9 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
+	if n.ns != nil {
+		o.Stream.LocalLastSeq = embeddedLastSeq(n.ns)
+	}
 	if n.Store, err = openStore(ctx, js, o); err != nil {
 		return nil, err
 	}
@@ -210,6 +213,30 @@ func (n *Node) connect(o Options) error {
 	}
 	n.nc = nc
 	return nil
+}
+
+// embeddedLastSeq reads a stream's last sequence from the embedded
+// server's own state, for the read barrier (eventstore.Config.LocalLastSeq).
+// That server runs alone (no cluster), so it holds the stream, and it stores
+// every event before it acknowledges it to whoever appended it, this
+// process or a replica connected to it: its state covers every
+// acknowledged event, as its answer to a request over the connection would.
+// The server lists the state of every stream of the account; the service
+// keeps one there.
+func embeddedLastSeq(ns *server.Server) func(stream string) (uint64, error) {
+	opts := &server.JSzOptions{Account: server.DEFAULT_GLOBAL_ACCOUNT, Streams: true}
+	return func(stream string) (uint64, error) {
+		d, err := ns.JszAccount(opts)
+		if err != nil {
+			return 0, fmt.Errorf("embedded server's stream state: %w", err)
+		}
+		for i := range d.Streams {
+			if d.Streams[i].Name == stream {
+				return d.Streams[i].State.LastSeq, nil
+			}
+		}
+		return 0, fmt.Errorf("embedded server's stream state: no stream %s", stream)
+	}
 }
 
 func (n *Node) ready(ctx context.Context) error {

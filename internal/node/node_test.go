@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/node"
@@ -152,5 +153,40 @@ func TestAdmin(t *testing.T) {
 	if _, err := node.Admin(ctx, onc, "reset-totp-key", node.AdminRequest{Username: "boss"}); err == nil ||
 		!strings.Contains(err.Error(), "no ssoattr service") {
 		t.Fatalf("Admin with no service = %v, want no ssoattr service is running", err)
+	}
+}
+
+// TestEmbedded_LastSeqReadsTheServersState: an instance with the embedded
+// server answers LastSeq, its read barrier, from that server's own state,
+// which must cover what another connection appended a moment before, and
+// agree with what the server answers a replica over the network.
+func TestEmbedded_LastSeqReadsTheServersState(t *testing.T) {
+	a := nodetest.Start(t)
+	replica := nodetest.Start(t, nodetest.WithNATS(a.NATSURL()))
+	nc, err := nats.Connect(a.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		ack, err := js.Publish(t.Context(), "sso.test.raw", []byte("not an event"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := a.Store.LastSeq(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		over, err := replica.Store.LastSeq(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != ack.Sequence || over != ack.Sequence {
+			t.Fatalf("append %d stored at %d: LastSeq of the embedded instance = %d, of the replica = %d", i, ack.Sequence, got, over)
+		}
 	}
 }
