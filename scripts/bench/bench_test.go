@@ -37,7 +37,7 @@ func TestRun_Quick(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
 		t.Fatalf("output is not one JSON object: %v\n%s", err, out.String())
 	}
-	for _, key := range []string{"set_vs_thin_write", "get_vs_thin_read", "get_local_vs_thin_read",
+	for _, key := range []string{"set_vs_thin_write", "get_vs_thin_read", "get_local_vs_thin_read", "get_replica_vs_thin_read",
 		"setmany_vs_set", "rebuild_vs_readback", "heap_bytes_per_attr"} {
 		if v, ok := got[key].(float64); !ok || !(v > 0) {
 			t.Errorf("%s = %v, want a positive number", key, got[key])

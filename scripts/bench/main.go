@@ -73,7 +73,7 @@ type params struct {
 
 // allCases lists every case, in the order the report prints them.
 var allCases = []string{"raw_publish", "thin_write", "thin_read",
-	"set", "get", "get_local", "setmany", "create_delete", "sattr_set", "sattr_get", "login",
+	"set", "get", "get_local", "get_replica", "setmany", "create_delete", "sattr_set", "sattr_get", "login",
 	"startup", "memory"}
 
 func parseParams(args []string, stderr io.Writer) (params, error) {
@@ -301,8 +301,14 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 	b.fillValues(len(s.users), []byte(value32))
 	add(&reads, "thin_read", 0, thin("GET", "/thin/read", found, func(u benchUser) []byte { return body(u.ust, "name", attrName) }))
 
-	// The service; get_local goes to a replica with local reads, started
-	// below, on an address chosen now.
+	// The service; get_local and get_replica go to replicas (instances
+	// connected to the service's NATS server, as more instances of a
+	// deployment would be), with local and with strict reads, started
+	// below, on addresses chosen now.
+	localAddr, err := freeAddr()
+	if err != nil {
+		return err
+	}
 	replicaAddr, err := freeAddr()
 	if err != nil {
 		return err
@@ -319,9 +325,11 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 			return requestOp(users, w, p.conns, hc, func(u benchUser) []req { return c.build(base, u) })
 		})
 		if c.name == "get" {
-			add(list, "get_local", 0, func(w int, hc *httpClient) op {
-				return requestOp(users, w, p.conns, hc, func(u benchUser) []req { return c.build("http://"+replicaAddr, u) })
-			})
+			for _, r := range []struct{ name, addr string }{{"get_local", localAddr}, {"get_replica", replicaAddr}} {
+				add(list, r.name, 0, func(w int, hc *httpClient) op {
+					return requestOp(users, w, p.conns, hc, func(u benchUser) []req { return c.build("http://"+r.addr, u) })
+				})
+			}
 		}
 	}
 
@@ -336,16 +344,21 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 
 	// Repetitions are interleaved, case after case, so a baseline and the
 	// service are measured close in time and a burst of noise on the
-	// machine hits every case alike. Writes run first; the replica
-	// answering get_local runs only while the reads are measured (its
-	// follower would otherwise load the writes); login, slow by design and
-	// compared with nothing, comes last.
+	// machine hits every case alike. Writes run first; the replicas
+	// answering get_local and get_replica run only while the reads are
+	// measured (their followers would otherwise load the writes); login,
+	// slow by design and compared with nothing, comes last.
 	for i, group := range [][]*benchCase{writes, reads, slow} {
 		if len(group) == 0 {
 			continue
 		}
 		if i == 1 && p.want("get_local") {
-			if err := s.startReplica(ctx, replicaAddr); err != nil {
+			if err := s.startReplica(ctx, localAddr, true); err != nil {
+				return err
+			}
+		}
+		if i == 1 && p.want("get_replica") {
+			if err := s.startReplica(ctx, replicaAddr, false); err != nil {
 				return err
 			}
 		}
@@ -372,7 +385,7 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 					round+1, reps, bc.name, r.OpsPerS, r.P50ms, r.P99ms, r.CPUusPerOp)
 			}
 		}
-		s.stopReplica(context.Background())
+		s.stopReplicas(context.Background())
 	}
 	if p.memprofile != "" {
 		if err := writeHeapProfile(p.memprofile); err != nil {
@@ -476,6 +489,7 @@ func report(p params, res results, wall time.Duration) map[string]any {
 	ratio("set_vs_thin_write", "set", "thin_write", false)
 	ratio("get_vs_thin_read", "get", "thin_read", false)
 	ratio("get_local_vs_thin_read", "get_local", "thin_read", false)
+	ratio("get_replica_vs_thin_read", "get_replica", "thin_read", false)
 	ratio("setmany_vs_set", "setmany", "set", true)
 	ratio("set_vs_raw_publish", "set", "raw_publish", false)
 	ratio("thin_write_vs_raw_publish", "thin_write", "raw_publish", false)
@@ -561,7 +575,7 @@ func printTable(w io.Writer, out map[string]any, res results) {
 	}
 	fmt.Fprintf(w, "\n%-24s %10s %10s\n", "ratio", "value", "target")
 	met := out["targets_met"].(map[string]bool)
-	for _, key := range []string{"set_vs_thin_write", "get_vs_thin_read", "get_local_vs_thin_read", "setmany_vs_set",
+	for _, key := range []string{"set_vs_thin_write", "get_vs_thin_read", "get_local_vs_thin_read", "get_replica_vs_thin_read", "setmany_vs_set",
 		"set_vs_raw_publish", "thin_write_vs_raw_publish", "sattr_set_vs_thin_write", "sattr_get_vs_thin_read",
 		"rebuild_vs_readback", "heap_bytes_per_attr"} {
 		v, ok := out[key]

@@ -64,7 +64,7 @@ type service struct {
 	// loginUsers are the login case's, one per connection, with passwords
 	// hashed at the service's rounds.
 	loginUsers []benchUser
-	replica    *node.Node // a second instance, --read-consistency local
+	replicas   []*node.Node // more instances on the same NATS server (get_local, get_replica)
 	setup      map[string]float64
 }
 
@@ -81,7 +81,7 @@ func startService(ctx context.Context, dataDir string, rounds int, log *slog.Log
 }
 
 func (s *service) close(ctx context.Context) {
-	s.stopReplica(ctx)
+	s.stopReplicas(ctx)
 	if s.n != nil {
 		s.n.Close(ctx)
 		s.n = nil
@@ -217,25 +217,27 @@ func (s *service) createUsers(ctx context.Context, count, conns int, progress fu
 	})
 }
 
-// startReplica starts a second instance on the same NATS server with
-// --read-consistency local, listening on addr, for the get_local case.
-func (s *service) startReplica(ctx context.Context, addr string) error {
+// startReplica starts another instance connected to the service's NATS
+// server, listening on addr: with --read-consistency local for get_local,
+// strict for get_replica. A replica has no server in its process, so its
+// read barrier asks the server over the connection (eventstore.Store.LastSeq).
+func (s *service) startReplica(ctx context.Context, addr string, localReads bool) error {
 	o := serveOptions("", s.n.SSO.Config().PasswordRounds, s.keys, s.log)
 	o.NATSURL, o.StoreDir, o.HTTPAddr = s.n.NATSURL(), "", addr
-	o.SSO.LocalReads = true
+	o.SSO.LocalReads = localReads
 	r, err := node.Start(ctx, o)
 	if err != nil {
 		return fmt.Errorf("start replica: %w", err)
 	}
-	s.replica = r
+	s.replicas = append(s.replicas, r)
 	return nil
 }
 
-func (s *service) stopReplica(ctx context.Context) {
-	if s.replica != nil {
-		s.replica.Close(ctx)
-		s.replica = nil
+func (s *service) stopReplicas(ctx context.Context) {
+	for _, r := range s.replicas {
+		r.Close(ctx)
 	}
+	s.replicas = nil
 }
 
 // freeAddr returns a loopback address with a port free at the moment.
