@@ -1,8 +1,10 @@
 package projections
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
+	"math"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -76,13 +78,69 @@ type View struct {
 	skipped      uint64                         // malformed messages seen
 
 	applied atomic.Uint64
-	waitMu  sync.Mutex
-	waitCh  chan struct{} // closed when applied advances; nil if nobody waits
+	waits   waits
+}
+
+// waits are the sequences callers of WaitApplied are waiting for. Each
+// awaited sequence has one channel, closed when the view applies it, so a
+// waiter wakes once, when its own sequence is there: under a write load
+// dozens of requests wait for the view at once, each for a sequence of its
+// own, and one channel closed at every applied event woke all of them at
+// every event.
+type waits struct {
+	next atomic.Uint64 // lowest awaited sequence; math.MaxUint64 when nobody waits
+	mu   sync.Mutex
+	seqs seqHeap // awaited sequences, lowest first
+	chs  map[uint64]chan struct{}
+}
+
+// seqHeap is a min-heap of sequences (container/heap).
+type seqHeap []uint64
+
+func (h seqHeap) Len() int           { return len(h) }
+func (h seqHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h seqHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *seqHeap) Push(x any)        { *h = append(*h, x.(uint64)) }
+func (h *seqHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// channel returns the channel closed once seq is applied.
+func (w *waits) channel(seq uint64) <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ch, ok := w.chs[seq]
+	if !ok {
+		ch = make(chan struct{})
+		w.chs[seq] = ch
+		heap.Push(&w.seqs, seq)
+		w.next.Store(w.seqs[0])
+	}
+	return ch
+}
+
+// wake closes the channels of every awaited sequence up to applied.
+func (w *waits) wake(applied uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for len(w.seqs) > 0 && w.seqs[0] <= applied {
+		seq := heap.Pop(&w.seqs).(uint64)
+		close(w.chs[seq])
+		delete(w.chs, seq)
+	}
+	next := uint64(math.MaxUint64)
+	if len(w.seqs) > 0 {
+		next = w.seqs[0]
+	}
+	w.next.Store(next)
 }
 
 // NewView returns an empty view that reads the time from now.
 func NewView(now func() time.Time) *View {
-	return &View{
+	v := &View{
 		now:          now,
 		users:        make(map[string]userEntry),
 		claims:       make(map[string]claim),
@@ -93,6 +151,9 @@ func NewView(now func() time.Time) *View {
 		uattrs:       make(map[string]*attrSet),
 		sattrs:       make(map[string]*attrSet),
 	}
+	v.waits.chs = make(map[uint64]chan struct{})
+	v.waits.next.Store(math.MaxUint64)
+	return v
 }
 
 // Applied returns the sequence of the last stream message the view applied.
@@ -101,35 +162,31 @@ func (v *View) Applied() uint64 { return v.applied.Load() }
 // WaitApplied blocks until the view has applied sequence seq, or ctx ends
 // (returning its error).
 func (v *View) WaitApplied(ctx context.Context, seq uint64) error {
-	for {
-		if v.applied.Load() >= seq {
-			return nil
-		}
-		v.waitMu.Lock()
-		if v.waitCh == nil {
-			v.waitCh = make(chan struct{})
-		}
-		ch := v.waitCh
-		v.waitMu.Unlock()
-		if v.applied.Load() >= seq { // applied may have moved before waitCh existed
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if v.applied.Load() >= seq {
+		return nil
+	}
+	ch := v.waits.channel(seq)
+	// advance stores applied, then reads waits.next; channel stored next,
+	// now this reads applied: one of the two sees the other's store, so
+	// either advance closes ch or this returns (and closes it, for any
+	// other waiter of seq).
+	if a := v.applied.Load(); a >= seq {
+		v.waits.wake(a)
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
 func (v *View) advance(seq uint64) {
 	v.applied.Store(seq)
-	v.waitMu.Lock()
-	if v.waitCh != nil {
-		close(v.waitCh)
-		v.waitCh = nil
+	if seq >= v.waits.next.Load() {
+		v.waits.wake(seq)
 	}
-	v.waitMu.Unlock()
 }
 
 // Handle applies one stream message: an event, or a malformed message
