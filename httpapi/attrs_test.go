@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ssoattr/ssoattr/domain"
@@ -738,15 +737,7 @@ func TestAttrs_NamesRoundTrip(t *testing.T) {
 // consumer and returns their payloads.
 func streamBytes(t *testing.T, inst *nodetest.Instance) [][]byte {
 	t.Helper()
-	nc, err := nats.Connect(inst.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := inst.JetStream()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	last := lastSeq(t, inst)

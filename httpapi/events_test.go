@@ -15,9 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/eventstore"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
@@ -123,13 +120,7 @@ func auStreamSeqs(t *testing.T, inst *nodetest.Instance, userID string) []uint64
 // auConsumers returns how many consumers the stream has.
 func auConsumers(t *testing.T, inst *nodetest.Instance) int {
 	t.Helper()
-	nc, err := nats.Connect(inst.NATSURL())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	st, err := js.Stream(t.Context(), inst.Store.StreamName())
+	st, err := inst.JetStream().Stream(t.Context(), inst.Store.StreamName())
 	if err != nil {
 		t.Fatalf("stream: %v", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/node"
@@ -163,15 +162,7 @@ func TestAdmin(t *testing.T) {
 func TestEmbedded_LastSeqReadsTheServersState(t *testing.T) {
 	a := nodetest.Start(t)
 	replica := nodetest.Start(t, nodetest.WithNATS(a.NATSURL()))
-	nc, err := nats.Connect(a.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := a.JetStream()
 	for i := range 20 {
 		ack, err := js.Publish(t.Context(), "sso.test.raw", []byte("not an event"))
 		if err != nil {

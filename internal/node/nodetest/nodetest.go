@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/projections"
@@ -111,6 +113,23 @@ func (i *Instance) Stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	i.Close(ctx)
+}
+
+// JetStream connects to the instance's NATS server as another program
+// would, for a test that reads or writes the stream directly; the
+// connection closes when the test ends.
+func (i *Instance) JetStream() jetstream.JetStream {
+	i.t.Helper()
+	nc, err := nats.Connect(i.NATSURL())
+	if err != nil {
+		i.t.Fatalf("connect to %s: %v", i.NATSURL(), err)
+	}
+	i.t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		i.t.Fatalf("jetstream: %v", err)
+	}
+	return js
 }
 
 // Synced returns the instance's view once it has applied everything the
