@@ -30,6 +30,8 @@ import (
 // it tries again after a pause when no server answers, which is what a
 // moment without a stream leader looks like.
 func (s *Store) publish(ctx context.Context, subject string, data []byte, expected uint64) (uint64, error) {
+	s.appending.Add(1)
+	defer s.appending.Add(-1)
 	m := pubMsgs.Get().(*nats.Msg)
 	defer func() {
 		m.Subject, m.Data = "", nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -90,6 +91,7 @@ type Store struct {
 
 	batchSlots chan struct{} // atomic batches being sent (see AppendAll)
 	own        ownEvents     // events being appended, for this process's follower
+	appending  atomic.Int64  // appends awaiting their acknowledgement (see LastSeq)
 }
 
 // Open creates the stream, or updates it to StreamConfig(c), and returns a
@@ -188,6 +190,8 @@ const (
 
 // appendBatch sends ps as one atomic batch.
 func (s *Store) appendBatch(ctx context.Context, ps []domain.Pending) (uint64, error) {
+	s.appending.Add(1)
+	defer s.appending.Add(-1)
 	nc := s.js.Conn()
 	batch := NewID()
 	for i, p := range ps {
@@ -266,13 +270,22 @@ func newStore(js jetstream.JetStream, st jetstream.Stream, c Config) *Store {
 // call. This is the read-your-writes barrier.
 //
 // With Config.LocalLastSeq it reads the state of the server in this
-// process. Otherwise concurrent callers share one request to the server
-// (see lastSeqProbe): a caller joins the next request to be sent, never one
+// process, unless this process has appends awaiting their acknowledgement.
+// Otherwise concurrent callers share one request to the server (see
+// lastSeqProbe): a caller joins the next request to be sent, never one
 // already in flight, and it costs one round trip per wave of readers, not
 // one per reader. It does not watch the context: the shared request has its
 // own deadline, 5 s (see barrier).
+//
+// Why the shared request while appends are in flight: the server's state
+// is then ahead of this process's view by those appends at least, so a
+// caller would wait for the follower to apply them, and reading that state
+// takes locks the server's store loop holds while it stores. Under the
+// benchmark's write load the request cost less (set_vs_thin_write 0.865
+// and 0.870 against 0.835 and 0.860, alternating builds); with nothing in
+// flight, reading the state costs no round trip and no wait.
 func (s *Store) LastSeq(context.Context) (uint64, error) {
-	if s.cfg.LocalLastSeq != nil {
+	if s.cfg.LocalLastSeq != nil && s.appending.Load() == 0 {
 		return s.cfg.LocalLastSeq(s.cfg.Stream)
 	}
 	return s.barrier.wait()
