@@ -305,13 +305,14 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 	// connected to the service's NATS server, as more instances of a
 	// deployment would be), with local and with strict reads, started
 	// below, on addresses chosen now.
-	localAddr, err := freeAddr()
-	if err != nil {
-		return err
-	}
-	replicaAddr, err := freeAddr()
-	if err != nil {
-		return err
+	replicas := []struct {
+		name, addr string
+		localReads bool
+	}{{name: "get_local", localReads: true}, {name: "get_replica"}}
+	for i := range replicas {
+		if replicas[i].addr, err = freeAddr(); err != nil {
+			return err
+		}
 	}
 	for _, c := range serviceCases {
 		base, list, users := s.url, &writes, s.users
@@ -325,7 +326,7 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 			return requestOp(users, w, p.conns, hc, func(u benchUser) []req { return c.build(base, u) })
 		})
 		if c.name == "get" {
-			for _, r := range []struct{ name, addr string }{{"get_local", localAddr}, {"get_replica", replicaAddr}} {
+			for _, r := range replicas {
 				add(list, r.name, 0, func(w int, hc *httpClient) op {
 					return requestOp(users, w, p.conns, hc, func(u benchUser) []req { return c.build("http://"+r.addr, u) })
 				})
@@ -352,14 +353,11 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 		if len(group) == 0 {
 			continue
 		}
-		if i == 1 && p.want("get_local") {
-			if err := s.startReplica(ctx, localAddr, true); err != nil {
-				return err
-			}
-		}
-		if i == 1 && p.want("get_replica") {
-			if err := s.startReplica(ctx, replicaAddr, false); err != nil {
-				return err
+		for _, r := range replicas {
+			if i == 1 && p.want(r.name) {
+				if err := s.startReplica(ctx, r.addr, r.localReads); err != nil {
+					return err
+				}
 			}
 		}
 		reps := p.reps
