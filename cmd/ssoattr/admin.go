@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -16,11 +19,11 @@ import (
 
 // parseInterleaved parses flags that may come before or after positional
 // arguments ("create-super-user alice --password x"), returning the
-// positionals.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+// positionals. Help and mistakes go where parseFlags sends them.
+func parseInterleaved(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		if err := parseFlags(fs, args, stdout, stderr); err != nil {
 			return nil, err
 		}
 		args = fs.Args()
@@ -169,35 +172,53 @@ var adminCmds = map[string]adminCmd{
 	},
 }
 
+// ssoUsage is the help of "ssoattr sso".
+const ssoUsage = `Usage: ssoattr sso COMMAND [args] [flags]
+
+Admin commands, sent over NATS to a running service (as zato sso does to a
+Zato server). Run "ssoattr sso COMMAND --help" for each command's flags.
+
+Commands:
+`
+
+func ssoHelp(w io.Writer) {
+	fmt.Fprint(w, ssoUsage)
+	for _, name := range slices.Sorted(maps.Keys(adminCmds)) {
+		first, _, _ := strings.Cut(adminCmds[name].usage, "\n")
+		fmt.Fprintf(w, "  %s\n", first)
+	}
+}
+
 func ssoCommand(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
+		ssoHelp(stderr)
 		return &exitError{2, "sso: no command given"}
+	}
+	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		ssoHelp(stdout)
+		return nil
 	}
 	cmd, ok := adminCmds[args[0]]
 	if !ok {
-		fmt.Fprint(stderr, usage)
+		ssoHelp(stderr)
 		return &exitError{2, fmt.Sprintf("sso: unknown command %q", args[0])}
 	}
 	var req node.AdminRequest
-	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	natsURL := getenv("SSOATTR_NATS_URL")
-	if natsURL == "" {
-		natsURL = "nats://127.0.0.1:4222"
-	}
-	fs.StringVar(&natsURL, "nats-url", natsURL, "NATS URL of the running service (SSOATTR_NATS_URL)")
+	fs := newFlagSet(args[0], getenv)
+	var natsURL string
+	fs.StringEnv(&natsURL, "nats-url", "SSOATTR_NATS_URL", "nats://127.0.0.1:4222", "NATS URL of the running service")
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the service")
 	verbose := fs.Bool("verbose", false, "say which service is asked")
 	if cmd.flags != nil {
-		cmd.flags(fs, &req)
+		cmd.flags(fs.FlagSet, &req)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ssoattr sso %s\n\nAs with zato sso, a server location may come first (ssoattr sso %s /opt/server ...);\n"+
+		fmt.Fprintf(fs.Output(), "Usage: ssoattr sso %s\n\nAs with zato sso, a server location may come first (ssoattr sso %s /opt/server ...);\n"+
 			"it is ignored: the service is found through NATS.\n\nFlags:\n", cmd.usage, args[0])
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterleaved(fs, args[1:])
+	pos, err := parseInterleaved(fs.FlagSet, args[1:], stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -204,10 +204,10 @@ func TestAdminCommands(t *testing.T) {
 
 	t.Run("usage", func(t *testing.T) {
 		for name, cmd := range adminCmds {
-			_, errOut, code := adminRun(t, inst, name, "--help")
+			out, errOut, code := adminRun(t, inst, name, "--help")
 			first, _, _ := strings.Cut(cmd.usage, "\n")
-			if code != 0 || !strings.Contains(errOut, "Usage: ssoattr sso "+first) || !strings.Contains(errOut, "-nats-url") {
-				t.Fatalf("%s --help: exit %d, stderr %q, want its usage", name, code, errOut)
+			if code != 0 || !strings.Contains(out, "Usage: ssoattr sso "+first) || !strings.Contains(out, "-nats-url") || errOut != "" {
+				t.Fatalf("%s --help: exit %d, stdout %q, stderr %q, want its usage on stdout", name, code, out, errOut)
 			}
 		}
 		adminFails(t, inst, 2, "want 1 argument, got 0", "lock-user")

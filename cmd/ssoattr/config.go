@@ -2,11 +2,10 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 )
@@ -36,39 +35,33 @@ type Config struct {
 
 // parseServe reads serve's flags; a flag not given takes its environment
 // variable, then its default.
-func parseServe(args []string, stderr io.Writer, getenv func(string) string) (Config, error) {
+func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) string) (Config, error) {
 	var c Config
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	env := func(name, def string) string {
-		if v := getenv("SSOATTR_" + name); v != "" {
-			return v
-		}
-		return def
-	}
-	var apps, sessionExpiry, rounds, replicas, sweep, shutdown string
-	fs.StringVar(&c.HTTPAddr, "http-addr", env("HTTP_ADDR", "127.0.0.1:17010"), "HTTP listen address (SSOATTR_HTTP_ADDR)")
-	fs.StringVar(&c.DataDir, "data-dir", env("DATA_DIR", "./data"), "data directory of the embedded NATS server and the generated key (SSOATTR_DATA_DIR)")
-	fs.StringVar(&c.NATSListen, "nats-listen", env("NATS_LISTEN", "127.0.0.1:4222"), "client listener of the embedded NATS server, for the CLI and subscribers (SSOATTR_NATS_LISTEN)")
-	fs.StringVar(&c.NATSURL, "nats-url", env("NATS_URL", ""), "use this external NATS cluster instead of the embedded server; the instance then keeps no local state (SSOATTR_NATS_URL)")
-	fs.StringVar(&apps, "apps", env("APPS", "CRM"), "comma-separated application names (apps.all, login and signup allowed) (SSOATTR_APPS)")
-	fs.StringVar(&c.Stream, "stream", env("STREAM", "SSO"), "JetStream stream name (SSOATTR_STREAM)")
-	fs.StringVar(&replicas, "replicas", env("REPLICAS", "1"), "stream replicas on a NATS cluster (SSOATTR_REPLICAS)")
-	fs.StringVar(&c.ReadConsistency, "read-consistency", env("READ_CONSISTENCY", "strict"), `"strict": every request sees every change acknowledged before it began, by any replica; "local": only what this process has applied (SSOATTR_READ_CONSISTENCY)`)
-	fs.BoolVar(&c.TrustProxy, "trust-proxy", env("TRUST_PROXY", "") == "true", "take the client address from X-Forwarded-For (SSOATTR_TRUST_PROXY)")
-	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), `"text" or "json" (SSOATTR_LOG_FORMAT)`)
-	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), `"debug", "info", "warn" or "error" (SSOATTR_LOG_LEVEL)`)
-	fs.StringVar(&sessionExpiry, "session-expiry", env("SESSION_EXPIRY", "60m"), "session lifetime (session.expiry) (SSOATTR_SESSION_EXPIRY)")
-	fs.StringVar(&rounds, "password-rounds", env("PASSWORD_ROUNDS", "120000"), "PBKDF2-SHA512 rounds for new password hashes (SSOATTR_PASSWORD_ROUNDS)")
-	fs.StringVar(&sweep, "sweep-interval", env("SWEEP_INTERVAL", "10s"), "how often expired attributes and sessions are freed (SSOATTR_SWEEP_INTERVAL)")
-	fs.StringVar(&shutdown, "shutdown-timeout", env("SHUTDOWN_TIMEOUT", "5s"), "how long in-flight requests may take on shutdown (SSOATTR_SHUTDOWN_TIMEOUT)")
+	fs := newFlagSet("serve", getenv)
+	var apps string
+	fs.StringEnv(&c.HTTPAddr, "http-addr", "SSOATTR_HTTP_ADDR", "127.0.0.1:17010", "HTTP listen address")
+	fs.StringEnv(&c.DataDir, "data-dir", "SSOATTR_DATA_DIR", "./data", "data directory of the embedded NATS server and the generated key")
+	fs.StringEnv(&c.NATSListen, "nats-listen", "SSOATTR_NATS_LISTEN", "127.0.0.1:4222", "client listener of the embedded NATS server, for the CLI and subscribers")
+	fs.StringEnv(&c.NATSURL, "nats-url", "SSOATTR_NATS_URL", "", "use this external NATS cluster instead of the embedded server; the instance then keeps no local state")
+	fs.StringEnv(&apps, "apps", "SSOATTR_APPS", "CRM", "comma-separated application names (apps.all, login and signup allowed)")
+	fs.StringEnv(&c.Stream, "stream", "SSOATTR_STREAM", "SSO", "JetStream stream name")
+	fs.IntEnv(&c.Replicas, "replicas", "SSOATTR_REPLICAS", 1, "stream replicas on a NATS cluster")
+	fs.StringEnv(&c.ReadConsistency, "read-consistency", "SSOATTR_READ_CONSISTENCY", "strict", `"strict": every request sees every change acknowledged before it began, by any replica; "local": only what this process has applied`)
+	fs.BoolEnv(&c.TrustProxy, "trust-proxy", "SSOATTR_TRUST_PROXY", false, "take the client address from X-Forwarded-For")
+	fs.StringEnv(&c.LogFormat, "log-format", "SSOATTR_LOG_FORMAT", "text", `"text" or "json"`)
+	fs.StringEnv(&c.LogLevel, "log-level", "SSOATTR_LOG_LEVEL", "info", `"debug", "info", "warn" or "error"`)
+	fs.DurationEnv(&c.SessionExpiry, "session-expiry", "SSOATTR_SESSION_EXPIRY", 60*time.Minute, "session lifetime (session.expiry)")
+	fs.IntEnv(&c.PasswordRounds, "password-rounds", "SSOATTR_PASSWORD_ROUNDS", 120000, "PBKDF2-SHA512 rounds for new password hashes")
+	fs.DurationEnv(&c.SweepInterval, "sweep-interval", "SSOATTR_SWEEP_INTERVAL", 10*time.Second, "how often expired attributes and sessions are freed")
+	fs.DurationEnv(&c.ShutdownTimeout, "shutdown-timeout", "SSOATTR_SHUTDOWN_TIMEOUT", 5*time.Second, "how long in-flight requests may take on shutdown")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: ssoattr serve [flags]\n\nRuns the service. Secrets come from the environment only:\n"+
+		fmt.Fprint(fs.Output(), "Usage: ssoattr serve [flags]\n\nRuns the service. Each flag not given takes the environment variable named\n"+
+			"in its description, then its default. Secrets come from the environment only:\n"+
 			"  SSOATTR_FERNET_KEY      Fernet key(s), comma-separated; the first encrypts (default: generated into the data directory)\n"+
 			"  SSOATTR_ADMIN_PASSWORD  password of the first super-user \"admin\" (default: random, printed once)\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args, stdout, stderr); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
@@ -82,39 +75,31 @@ func parseServe(args []string, stderr io.Writer, getenv func(string) string) (Co
 		}
 	}
 	if len(c.Apps) == 0 {
-		errs = append(errs, errors.New("--apps: at least one application is needed"))
+		errs = append(errs, fmt.Errorf("%s: at least one application is needed", fs.source("apps")))
 	}
-	dur := func(name, s string, dst *time.Duration) {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			errs = append(errs, fmt.Errorf("--%s: %q is not a positive duration", name, s))
+	for name, d := range map[string]time.Duration{"session-expiry": c.SessionExpiry,
+		"sweep-interval": c.SweepInterval, "shutdown-timeout": c.ShutdownTimeout} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %s is not a positive duration", fs.source(name), d))
 		}
-		*dst = d
 	}
-	dur("session-expiry", sessionExpiry, &c.SessionExpiry)
-	dur("sweep-interval", sweep, &c.SweepInterval)
-	dur("shutdown-timeout", shutdown, &c.ShutdownTimeout)
-	num := func(name, s string, min int, dst *int) {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < min {
-			errs = append(errs, fmt.Errorf("--%s: %q is not a whole number ≥ %d", name, s, min))
+	for name, n := range map[string]int{"password-rounds": c.PasswordRounds, "replicas": c.Replicas} {
+		if n < 1 {
+			errs = append(errs, fmt.Errorf("%s: %d is less than 1", fs.source(name), n))
 		}
-		*dst = n
 	}
-	num("password-rounds", rounds, 1, &c.PasswordRounds)
-	num("replicas", replicas, 1, &c.Replicas)
 	if c.ReadConsistency != "strict" && c.ReadConsistency != "local" {
-		errs = append(errs, fmt.Errorf("--read-consistency: %q is neither strict nor local", c.ReadConsistency))
+		errs = append(errs, fmt.Errorf("%s: %q is neither strict nor local", fs.source("read-consistency"), c.ReadConsistency))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
-		errs = append(errs, fmt.Errorf("--log-format: %q is neither text nor json", c.LogFormat))
+		errs = append(errs, fmt.Errorf("%s: %q is neither text nor json", fs.source("log-format"), c.LogFormat))
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
-		errs = append(errs, fmt.Errorf("--http-addr: %w", err))
+		errs = append(errs, fmt.Errorf("%s: %w", fs.source("http-addr"), err))
 	}
 	if c.NATSURL == "" {
 		if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
-			errs = append(errs, fmt.Errorf("--nats-listen: %w", err))
+			errs = append(errs, fmt.Errorf("%s: %w", fs.source("nats-listen"), err))
 		}
 		if c.DataDir == "" {
 			errs = append(errs, errors.New("--data-dir: the embedded NATS server needs a data directory"))
@@ -122,5 +107,6 @@ func parseServe(args []string, stderr io.Writer, getenv func(string) string) (Co
 	} else if c.FernetKey == "" {
 		errs = append(errs, errors.New("with --nats-url the instance keeps no local state: set SSOATTR_FERNET_KEY to the key the other instances use"))
 	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return c, errors.Join(errs...)
 }

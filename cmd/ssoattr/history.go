@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -23,17 +22,9 @@ type streamFlags struct {
 	natsURL, stream string
 }
 
-func (f *streamFlags) register(fs *flag.FlagSet, getenv func(string) string) {
-	url := getenv("SSOATTR_NATS_URL")
-	if url == "" {
-		url = "nats://127.0.0.1:4222"
-	}
-	stream := getenv("SSOATTR_STREAM")
-	if stream == "" {
-		stream = "SSO"
-	}
-	fs.StringVar(&f.natsURL, "nats-url", url, "NATS URL of the service's stream (SSOATTR_NATS_URL)")
-	fs.StringVar(&f.stream, "stream", stream, "JetStream stream name (SSOATTR_STREAM)")
+func (f *streamFlags) register(fs *flagSet) {
+	fs.StringEnv(&f.natsURL, "nats-url", "SSOATTR_NATS_URL", "nats://127.0.0.1:4222", "NATS URL of the service's stream")
+	fs.StringEnv(&f.stream, "stream", "SSOATTR_STREAM", "SSO", "JetStream stream name")
 }
 
 // open connects to NATS and attaches to the existing stream, read only.
@@ -114,17 +105,16 @@ Flags:
 
 // historyCommand is "ssoattr history".
 func historyCommand(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("history", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("history", getenv)
 	var sf streamFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	user := fs.String("user", "", "the user's id (required)")
 	name := fs.String("name", "", "only this attribute")
 	sinceText := fs.String("since", "", "only changes at or after this time")
 	untilText := fs.String("until", "", "only changes at or before this time")
 	asJSON := fs.Bool("json", false, "print JSON lines instead of a table")
-	fs.Usage = func() { fmt.Fprint(stderr, historyUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() { fmt.Fprint(fs.Output(), historyUsage); fs.PrintDefaults() }
+	if err := fs.parse(args, stdout, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/ssoattr/ssoattr/sso"
@@ -59,7 +60,8 @@ Usage:
   ssoattr history --user ID [flags]     a user's attribute changes, read from the stream (auditors)
   ssoattr replay --as-of T --out FILE   write the complete state as it was at T, as JSON lines
   ssoattr watch [--user ID] [--type T]  print events live as they are stored
-  ssoattr help                          this text
+  ssoattr version                       the version, commit and Go version of this binary
+  ssoattr help [COMMAND]                this text, or COMMAND's (as COMMAND --help)
 
 Admin commands (ssoattr sso COMMAND --help for each):
   create-user USERNAME [--password P] [--email E] [--display-name N] ...
@@ -73,8 +75,25 @@ Admin commands (ssoattr sso COMMAND --help for each):
   login USERNAME
   logout UST
 
-Run "ssoattr serve --help" for the service's flags and their SSOATTR_* variables.
+Every command takes --help. Run "ssoattr serve --help" for the service's flags and their
+SSOATTR_* variables.
 `
+
+// keyCommand is "ssoattr key".
+func keyCommand(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("key", func(string) string { return "" })
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: ssoattr key\n\nPrints a new random Fernet key, for SSOATTR_FERNET_KEY.\n")
+	}
+	if err := fs.parse(args, stdout, stderr); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return &exitError{2, fmt.Sprintf("key takes no arguments, got %q", fs.Args())}
+	}
+	fmt.Fprintln(stdout, sso.NewKey())
+	return nil
+}
 
 // run is the whole program, testable: args without the program name.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -88,17 +107,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "sso":
 		return ssoCommand(ctx, args[1:], stdout, stderr, getenv)
 	case "nats":
-		return natsCommand(ctx, args[1:], stderr)
+		return natsCommand(ctx, args[1:], stdout, stderr)
 	case "key":
-		fmt.Fprintln(stdout, sso.NewKey())
-		return nil
+		return keyCommand(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		return versionCommand(args[1:], stdout, stderr)
 	case "history":
 		return historyCommand(ctx, args[1:], stdout, stderr, getenv)
 	case "replay":
 		return replayCommand(ctx, args[1:], stdout, stderr, getenv)
 	case "watch":
 		return watchCommand(ctx, args[1:], stdout, stderr, getenv)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[1] != "help" && !strings.HasPrefix(args[1], "-") {
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr, getenv) // "help serve"
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	}

@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -133,21 +135,93 @@ func TestRun_Help(t *testing.T) {
 
 func TestRun_ServeHelp(t *testing.T) {
 	start := time.Now()
-	stdout, stderr, _, err := mainRun(t, mainEnv(), "serve", "--help")
-	if !errors.Is(err, flag.ErrHelp) {
-		t.Fatalf("serve --help = %v, want flag.ErrHelp (usage shown, nothing started)", err)
+	stdout, stderr, code, err := mainRun(t, mainEnv(), "serve", "--help")
+	if !errors.Is(err, flag.ErrHelp) || code != 0 {
+		t.Fatalf("serve --help = %v, exit %d; want flag.ErrHelp and exit 0 (usage shown, nothing started)", err, code)
 	}
-	for _, want := range []string{"Usage: ssoattr serve", "-http-addr", "-data-dir", "-nats-listen", "-nats-url",
-		"SSOATTR_HTTP_ADDR", "SSOATTR_FERNET_KEY", "SSOATTR_ADMIN_PASSWORD"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("serve --help: usage lacks %q:\n%s", want, stderr)
+	for _, want := range []string{"Usage: ssoattr serve", "-http-addr string", "-data-dir", "-nats-listen", "-nats-url",
+		"-replicas int", "-password-rounds int", "-session-expiry duration", "-sweep-interval duration",
+		"-shutdown-timeout duration", "-trust-proxy\n", "SSOATTR_HTTP_ADDR", "SSOATTR_FERNET_KEY", "SSOATTR_ADMIN_PASSWORD"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("serve --help: usage lacks %q:\n%s", want, stdout)
 		}
 	}
-	if stdout != "" {
-		t.Errorf("serve --help wrote to stdout: %q", stdout)
+	if stderr != "" {
+		t.Errorf("serve --help wrote to stderr: %q", stderr)
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("serve --help took %v: it should not start anything", d)
+	}
+}
+
+// TestRun_HelpEveryCommand: --help (and -h, and "help COMMAND") on every
+// command prints its usage to stdout and exits 0, with nothing on stderr.
+func TestRun_HelpEveryCommand(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--help"}, "Usage: ssoattr serve"},
+		{[]string{"serve", "-h"}, "Usage: ssoattr serve"},
+		{[]string{"help", "serve"}, "Usage: ssoattr serve"},
+		{[]string{"sso", "--help"}, "Usage: ssoattr sso COMMAND"},
+		{[]string{"sso", "-h"}, "Usage: ssoattr sso COMMAND"},
+		{[]string{"sso", "help"}, "Usage: ssoattr sso COMMAND"},
+		{[]string{"help", "sso"}, "Usage: ssoattr sso COMMAND"},
+		{[]string{"sso", "lock-user", "--help"}, "Usage: ssoattr sso lock-user USERNAME"},
+		{[]string{"history", "--help"}, "Usage: ssoattr history"},
+		{[]string{"replay", "--help"}, "Usage: ssoattr replay"},
+		{[]string{"watch", "--help"}, "Usage: ssoattr watch"},
+		{[]string{"nats", "--help"}, "Usage: ssoattr nats"},
+		{[]string{"key", "--help"}, "Usage: ssoattr key"},
+		{[]string{"version", "--help"}, "Usage: ssoattr version"},
+		{[]string{"help"}, "ssoattr serve [flags]"},
+		{[]string{"--help"}, "ssoattr serve [flags]"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			stdout, stderr, code, _ := mainRun(t, mainEnv(), tt.args...)
+			if code != 0 || !strings.Contains(stdout, tt.want) || stderr != "" {
+				t.Fatalf("%q: exit %d, stdout %q, stderr %q; want exit 0, %q on stdout, nothing on stderr",
+					tt.args, code, stdout, stderr, tt.want)
+			}
+		})
+	}
+	// The sso usage lists every admin command.
+	stdout, _, _, _ := mainRun(t, mainEnv(), "sso", "--help")
+	for name := range adminCmds {
+		if !strings.Contains(stdout, "  "+name+" ") && !strings.Contains(stdout, "  "+name+"\n") {
+			t.Errorf("sso --help does not list %s:\n%s", name, stdout)
+		}
+	}
+	// A mistake still goes to stderr with exit 2.
+	_, stderr, code, _ := mainRun(t, mainEnv(), "sso")
+	if code != 2 || !strings.Contains(stderr, "Usage: ssoattr sso COMMAND") {
+		t.Fatalf("sso without a command: exit %d, stderr %q; want 2 and the usage on stderr", code, stderr)
+	}
+	_, stderr, code, _ = mainRun(t, mainEnv(), "key", "extra")
+	if code != 2 {
+		t.Fatalf("key extra: exit %d, stderr %q; want 2", code, stderr)
+	}
+}
+
+func TestRun_Version(t *testing.T) {
+	stdout, stderr, code, err := mainRun(t, mainEnv(), "version")
+	if err != nil || code != 0 || stderr != "" {
+		t.Fatalf("version: err %v, exit %d, stderr %q", err, code, stderr)
+	}
+	for _, want := range []string{"ssoattr ", "commit ", "go           " + runtime.Version(), "nats-server  "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("version lacks %q:\n%s", want, stdout)
+		}
+	}
+	info := &debug.BuildInfo{GoVersion: "go1.99", Main: debug.Module{Version: "v1.2.3"}, Settings: []debug.BuildSetting{
+		{Key: "vcs.revision", Value: "0123abcd"}, {Key: "vcs.time", Value: "2026-01-02T03:04:05Z"}, {Key: "vcs.modified", Value: "true"}}}
+	got := versionText(info)
+	for _, want := range []string{"ssoattr      v1.2.3\n", "commit       0123abcd 2026-01-02T03:04:05Z (with uncommitted changes)\n", "go           go1.99 "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("versionText(%+v) lacks %q:\n%s", info, want, got)
+		}
 	}
 }
 
@@ -160,17 +234,25 @@ func TestRun_ServeBadFlags(t *testing.T) {
 	}{
 		{"unknown flag", nil, []string{"--bogus"}, []string{"flag provided but not defined: -bogus"}},
 		{"positional argument", nil, []string{"extra"}, []string{"serve takes no arguments"}},
-		{"bad duration", nil, []string{"--session-expiry", "abc"}, []string{`--session-expiry: "abc" is not a positive duration`}},
-		{"negative duration", nil, []string{"--sweep-interval", "-1s"}, []string{`--sweep-interval: "-1s" is not a positive duration`}},
-		{"zero rounds", nil, []string{"--password-rounds", "0"}, []string{`--password-rounds: "0" is not a whole number`}},
+		{"bad duration", nil, []string{"--session-expiry", "abc"}, []string{`invalid value "abc" for flag -session-expiry`}},
+		{"negative duration", nil, []string{"--sweep-interval", "-1s"}, []string{`--sweep-interval: -1s is not a positive duration`}},
+		{"zero rounds", nil, []string{"--password-rounds", "0"}, []string{`--password-rounds: 0 is less than 1`}},
+		{"not a number", nil, []string{"--replicas", "three"}, []string{`invalid value "three" for flag -replicas`}},
 		{"read consistency", nil, []string{"--read-consistency", "eventual"}, []string{`--read-consistency: "eventual"`}},
 		{"log format", nil, []string{"--log-format", "xml"}, []string{`--log-format: "xml"`}},
 		{"http address", nil, []string{"--http-addr", "nohost"}, []string{"--http-addr:"}},
 		{"no apps", nil, []string{"--apps", " , "}, []string{"--apps: at least one application"}},
 		{"external NATS without a key", nil, []string{"--nats-url", "nats://127.0.0.1:1"}, []string{"SSOATTR_FERNET_KEY"}},
-		{"bad value from the environment", []string{"SSOATTR_SESSION_EXPIRY", "forever"}, nil, []string{`--session-expiry: "forever"`}},
-		{"every error at once", nil, []string{"--session-expiry", "x", "--log-format", "xml"},
-			[]string{`--session-expiry: "x"`, `--log-format: "xml"`}},
+		{"unparsable duration from the environment", []string{"SSOATTR_SESSION_EXPIRY", "forever"}, nil,
+			[]string{`SSOATTR_SESSION_EXPIRY="forever" (the default of --session-expiry) is not a duration`}},
+		{"unparsable number from the environment", []string{"SSOATTR_REPLICAS", "3x"}, nil,
+			[]string{`SSOATTR_REPLICAS="3x" (the default of --replicas) is not a whole number`}},
+		{"unparsable bool from the environment", []string{"SSOATTR_TRUST_PROXY", "yes please"}, nil,
+			[]string{`SSOATTR_TRUST_PROXY="yes please" (the default of --trust-proxy) is not true or false`}},
+		{"out of range from the environment", []string{"SSOATTR_PASSWORD_ROUNDS", "0"}, nil,
+			[]string{`SSOATTR_PASSWORD_ROUNDS (the default of --password-rounds): 0 is less than 1`}},
+		{"every error at once", nil, []string{"--session-expiry", "0s", "--log-format", "xml"},
+			[]string{`--session-expiry: 0s`, `--log-format: "xml"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -184,6 +266,30 @@ func TestRun_ServeBadFlags(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseServe_Environment: typed flags take their defaults from the
+// SSOATTR_* variables, a flag given on the command line wins, even over a
+// variable that does not parse, and --help shows the default in force.
+func TestParseServe_Environment(t *testing.T) {
+	env := mainEnv("SSOATTR_REPLICAS", "3", "SSOATTR_SESSION_EXPIRY", "90s", "SSOATTR_TRUST_PROXY", "true",
+		"SSOATTR_PASSWORD_ROUNDS", "many", "SSOATTR_HTTP_ADDR", "127.0.0.1:1")
+	c, err := parseServe([]string{"--password-rounds", "1000", "--http-addr", "127.0.0.1:2"}, io.Discard, io.Discard, env)
+	if err != nil {
+		t.Fatalf("parseServe: %v", err)
+	}
+	if c.Replicas != 3 || c.SessionExpiry != 90*time.Second || !c.TrustProxy || c.PasswordRounds != 1000 || c.HTTPAddr != "127.0.0.1:2" {
+		t.Fatalf("parseServe = replicas %d, session expiry %v, trust proxy %v, rounds %d, http %s; "+
+			"want 3, 1m30s, true (from the environment), 1000 and 127.0.0.1:2 (from the flags)",
+			c.Replicas, c.SessionExpiry, c.TrustProxy, c.PasswordRounds, c.HTTPAddr)
+	}
+	var help bytes.Buffer
+	if _, err := parseServe([]string{"--help"}, &help, io.Discard, env); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("parseServe --help = %v, want flag.ErrHelp", err)
+	}
+	if !strings.Contains(help.String(), "(SSOATTR_REPLICAS) (default 3)") {
+		t.Fatalf("--help does not show the default from the environment:\n%s", help.String())
 	}
 }
 

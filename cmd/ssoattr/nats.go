@@ -15,19 +15,20 @@ import (
 // nats-server's own flags and configuration files. It exists so a NATS
 // cluster for replicas can be run from the same binary, for example by
 // docker-compose.yml, where no NATS image can be pulled.
-func natsCommand(ctx context.Context, args []string, stderr io.Writer) error {
+func natsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("nats", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	const natsUsage = "Usage: ssoattr nats [nats-server options]\n\n" +
+		"Runs a standalone nats-server. Common options: -js (JetStream), -sd DIR (store),\n" +
+		"-p PORT, -n NAME, -cluster URL, -routes URLS, --cluster_name NAME, -c FILE.\n"
 	helped := false
-	help := func() {
+	help := func() { // asked for: stdout, exit 0
 		helped = true
-		fmt.Fprint(stderr, "Usage: ssoattr nats [nats-server options]\n\n"+
-			"Runs a standalone nats-server. Common options: -js (JetStream), -sd DIR (store),\n"+
-			"-p PORT, -n NAME, -cluster URL, -routes URLS, --cluster_name NAME, -c FILE.\n")
+		fmt.Fprint(stdout, natsUsage)
 	}
-	fs.Usage = help
+	fs.Usage = func() { fmt.Fprint(stderr, natsUsage) } // a mistake
 	opts, err := server.ConfigureOptions(fs, args,
-		func() { fmt.Fprintln(stderr, "nats-server", server.VERSION); helped = true }, help, help)
+		func() { fmt.Fprintln(stdout, "nats-server", server.VERSION); helped = true }, help, help)
 	if helped {
 		return nil
 	}

@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -42,14 +41,13 @@ type replayRecord struct {
 
 // replayCommand is "ssoattr replay".
 func replayCommand(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("replay", getenv)
 	var sf streamFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	asOfText := fs.String("as-of", "", "the moment to rebuild (required)")
 	out := fs.String("out", "", `the file to write ("-": standard output) (required)`)
-	fs.Usage = func() { fmt.Fprint(stderr, replayUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() { fmt.Fprint(fs.Output(), replayUsage); fs.PrintDefaults() }
+	if err := fs.parse(args, stdout, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 || *asOfText == "" || *out == "" {

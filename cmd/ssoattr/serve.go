@@ -61,7 +61,7 @@ func loadKeys(c Config, log *slog.Logger) (*sso.Keyring, error) {
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	c, err := parseServe(args, stderr, getenv)
+	c, err := parseServe(args, stdout, stderr, getenv)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -28,15 +27,14 @@ Flags:
 
 // watchCommand is "ssoattr watch".
 func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("watch", getenv)
 	var sf streamFlags
-	sf.register(fs, getenv)
+	sf.register(fs)
 	user := fs.String("user", "", "only this user's events")
 	types := fs.String("type", "", "only these event kinds, comma-separated")
 	asJSON := fs.Bool("json", false, "print the stored CloudEvents JSON")
-	fs.Usage = func() { fmt.Fprint(stderr, watchUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
+	fs.Usage = func() { fmt.Fprint(fs.Output(), watchUsage); fs.PrintDefaults() }
+	if err := fs.parse(args, stdout, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
