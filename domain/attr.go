@@ -9,6 +9,21 @@ import (
 // MaxNameLen is the longest attribute name, in characters (SPEC 4.2).
 const MaxNameLen = 191
 
+// MaxItems is the most attributes one request may name: the items of a
+// many-mode write, and the names of a many-mode GET, exists or DELETE.
+// Past it the request is ErrInvalidInput (E008002), so that one request
+// cannot make the service read or write without bound.
+const MaxItems = 1000
+
+// CheckItems returns ErrInvalidInput unless n, the number of items or
+// names a many-mode request sends, is between 1 and limit.
+func CheckItems(n, limit int) error {
+	if n < 1 || n > limit {
+		return ErrInvalidInput
+	}
+	return nil
+}
+
 // Attr is one attribute as stored: a user attribute or a session attribute.
 type Attr struct {
 	Name string `json:"name"`

@@ -121,8 +121,11 @@ func (h attrHandlers) write(c echo.Context, op domain.AttrOp) error {
 		if err != nil {
 			return err
 		}
-		if !ok || len(list) == 0 || len(list) > h.s.svc.Config().MaxItems {
+		if !ok {
 			return domain.ErrInvalidInput
+		}
+		if err := domain.CheckItems(len(list), h.s.svc.Config().MaxItems); err != nil {
+			return err
 		}
 		items = make([]sso.AttrItem, 0, len(list))
 		for _, raw := range list {
@@ -161,9 +164,10 @@ func object(raw json.RawMessage) (*input, error) {
 	return in, nil
 }
 
-// names reads the names of a read or delete: single (name) or many (data,
-// a list of strings). many reports which mode was used.
-func readNames(in *input) (names []string, many bool, err error) {
+// readNames reads the names of a read or delete: single (name) or many
+// (data, a list of strings, at most maxItems). many reports which mode was
+// used.
+func readNames(in *input, maxItems int) (names []string, many bool, err error) {
 	if name, ok, err := in.str("name"); err != nil {
 		return nil, false, err
 	} else if ok {
@@ -176,8 +180,11 @@ func readNames(in *input) (names []string, many bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if !ok || len(list) == 0 {
+	if !ok {
 		return nil, false, domain.ErrInvalidInput
+	}
+	if err := domain.CheckItems(len(list), maxItems); err != nil {
+		return nil, false, err
 	}
 	names = make([]string, len(list))
 	for i, raw := range list {
@@ -239,7 +246,7 @@ func (h attrHandlers) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names, many, err := readNames(in)
+	names, many, err := readNames(in, h.s.svc.Config().MaxItems)
 	if err != nil {
 		return err
 	}
@@ -270,7 +277,7 @@ func (h attrHandlers) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names, _, err := readNames(in)
+	names, _, err := readNames(in, h.s.svc.Config().MaxItems)
 	if err != nil {
 		return err
 	}
@@ -285,7 +292,7 @@ func (h attrHandlers) exists(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names, many, err := readNames(in)
+	names, many, err := readNames(in, h.s.svc.Config().MaxItems)
 	if err != nil {
 		return err
 	}

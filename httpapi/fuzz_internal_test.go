@@ -112,7 +112,7 @@ func FuzzRequestBody(f *testing.F) {
 				}
 			}
 		}
-		if names, _, err := readNames(in); err == nil {
+		if names, _, err := readNames(in, domain.MaxItems); err == nil {
 			if len(names) == 0 {
 				t.Fatal("readNames accepted no names")
 			}
@@ -152,8 +152,8 @@ func diffDecoders(t *testing.T, body []byte, query string) {
 		return
 	}
 	diffInput(t, "request", in, old, 0)
-	names, many, err1 := readNames(in)
-	oldNames, oldMany, err2 := oldReadNames(old)
+	names, many, err1 := readNames(in, domain.MaxItems)
+	oldNames, oldMany, err2 := oldReadNames(old, domain.MaxItems)
 	if err1 != err2 || many != oldMany || !reflect.DeepEqual(names, oldNames) {
 		t.Fatalf("readNames = %q %v %v, oracle %q %v %v", names, many, err1, oldNames, oldMany, err2)
 	}

@@ -320,7 +320,7 @@ func oldObject(raw json.RawMessage) (*oldInput, error) {
 	return in, nil
 }
 
-func oldReadNames(in *oldInput) (names []string, many bool, err error) {
+func oldReadNames(in *oldInput, maxItems int) (names []string, many bool, err error) {
 	if name, ok, err := in.str("name"); err != nil {
 		return nil, false, err
 	} else if ok {
@@ -333,7 +333,7 @@ func oldReadNames(in *oldInput) (names []string, many bool, err error) {
 	if err != nil {
 		return nil, false, err
 	}
-	if !ok || len(list) == 0 {
+	if !ok || len(list) == 0 || len(list) > maxItems {
 		return nil, false, domain.ErrInvalidInput
 	}
 	names = make([]string, len(list))

@@ -77,8 +77,8 @@ func (s *Service) attrOwner(c *Caller, scope AttrScope, itemUserID string) (doma
 // ErrNoSuchAttr, ErrNotAllowed, ErrNoSuchUser, ErrInvalidInput, or an
 // authentication error.
 func (s *Service) WriteAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, op domain.AttrOp, items []AttrItem) error {
-	if len(items) == 0 || len(items) > s.cfg.MaxItems {
-		return domain.ErrInvalidInput
+	if err := domain.CheckItems(len(items), s.cfg.MaxItems); err != nil {
+		return err
 	}
 	c, err := s.begin(ctx, ust, m)
 	if err != nil {
@@ -193,8 +193,8 @@ func (ws *ownerWrites) find(o domain.Owner) (int, bool) {
 // DeleteAttrs removes the named attributes; names that are not live are
 // ignored (SPEC 4.5). Nothing is appended when none of them is live.
 func (s *Service) DeleteAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, names []string) error {
-	if len(names) == 0 || len(names) > s.cfg.MaxItems {
-		return domain.ErrInvalidInput
+	if err := domain.CheckItems(len(names), s.cfg.MaxItems); err != nil {
+		return err
 	}
 	c, err := s.begin(ctx, ust, m)
 	if err != nil {
@@ -217,8 +217,12 @@ func (s *Service) DeleteAttrs(ctx context.Context, m Meta, ust string, scope Att
 
 // GetAttrs returns the named attributes, one result per distinct name in the
 // order asked. With decrypt, encrypted values come back as plaintext; a value
-// that cannot be decrypted is an internal error (SPEC 4.6).
+// that cannot be decrypted is an internal error (SPEC 4.6). More names than
+// Config.MaxItems is domain.ErrInvalidInput.
 func (s *Service) GetAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, names []string, decrypt bool) ([]AttrResult, error) {
+	if err := domain.CheckItems(len(names), s.cfg.MaxItems); err != nil {
+		return nil, err
+	}
 	owner, err := s.readOwner(ctx, m, ust, scope)
 	if err != nil {
 		return nil, err
@@ -231,8 +235,12 @@ func (s *Service) GetAttrs(ctx context.Context, m Meta, ust string, scope AttrSc
 
 // results returns one AttrResult per distinct name, in the order asked,
 // reading each through get (ok false: not live). With decrypt, encrypted
-// values come back as plaintext. The live reads and the as_of reads share it.
+// values come back as plaintext. The live reads and the as_of reads share
+// it, and with it the cap on the names (Config.MaxItems).
 func (s *Service) results(names []string, decrypt bool, get func(name string) (domain.Attr, bool)) ([]AttrResult, error) {
+	if err := domain.CheckItems(len(names), s.cfg.MaxItems); err != nil {
+		return nil, err
+	}
 	out := make([]AttrResult, 0, len(names))
 	seen := make(map[string]bool, len(names))
 	for _, n := range names {
@@ -268,8 +276,12 @@ func (s *Service) decryptValue(v json.RawMessage) (json.RawMessage, error) {
 }
 
 // AttrsExist reports, for each distinct name in order, whether it is live
-// (Attr is non-nil, with only the name, when it is).
+// (Attr is non-nil, with only the name, when it is). More names than
+// Config.MaxItems is domain.ErrInvalidInput.
 func (s *Service) AttrsExist(ctx context.Context, m Meta, ust string, scope AttrScope, names []string) ([]AttrResult, error) {
+	if err := domain.CheckItems(len(names), s.cfg.MaxItems); err != nil {
+		return nil, err
+	}
 	owner, err := s.readOwner(ctx, m, ust, scope)
 	if err != nil {
 		return nil, err

@@ -53,7 +53,9 @@ type Config struct {
 	UserAddressAllowAll   map[string]bool           // usernames listed with "*"
 	DefaultTOTPLabel      string
 
-	// Limits on one write request (items, and bytes of values as stored).
+	// MaxItems bounds the items or names of one many-mode request, read or
+	// write (default domain.MaxItems); MaxWriteBytes the bytes of a write's
+	// values as stored.
 	MaxItems      int
 	MaxWriteBytes int
 	// MaxConflictRetries bounds how often a command is decided again after
@@ -102,7 +104,7 @@ func DefaultConfig() Config {
 		SearchMaxPageSize:     100,
 		EncryptEmail:          true,
 		DefaultTOTPLabel:      "Zato SSO",
-		MaxItems:              1000,
+		MaxItems:              domain.MaxItems,
 		MaxWriteBytes:         512 << 10,
 		MaxConflictRetries:    100,
 	}
