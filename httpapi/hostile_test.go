@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/ssoattr/ssoattr/domain"
@@ -47,6 +49,51 @@ func TestHostile_ManyModeReadsCapped(t *testing.T) {
 	r = inst.Do("GET", apiAttr+"/exists", apiReq(root, "name", "n00000"))
 	if r.Body["result"] != true {
 		t.Fatalf("exists n00000 after the refused DELETE = %s, want true", r.Raw)
+	}
+}
+
+func TestHostile_NonCanonicalUSTRefused(t *testing.T) {
+	inst, root, _ := apiSetup(t)
+	names := func(ust string) string {
+		r := inst.Do("GET", apiAttr+"/names", map[string]any{"ust": ust, "current_app": "CRM"})
+		if r.Status == http.StatusOK {
+			return ""
+		}
+		return r.SubStatus()
+	}
+	if code := names(root); code != "" {
+		t.Fatalf("names with the real UST = %s, want ok", code)
+	}
+	half := len(root) / 2
+	for _, alt := range []struct{ name, ust string }{
+		{"trailing byte", root + "x"},
+		{"extra padding", root + "="},
+		{"trailing newline", root + "\n"},
+		{"leading space", " " + root},
+		{"line break inside", root[:half] + "\r\n" + root[half:]},
+		{"padding dropped", strings.TrimRight(root, "=")},
+	} {
+		if alt.ust == root {
+			continue // no padding to drop
+		}
+		if code := names(alt.ust); code != "E007001" {
+			t.Errorf("names with the UST and a %s = %q, want E007001", alt.name, code)
+		}
+		// In the query string as well (where '+' and '=' need escaping).
+		r := inst.Do("GET", apiAttr+"/names"+apiQuery(map[string]any{"ust": alt.ust, "current_app": "CRM"}), nil)
+		if r.SubStatus() != "E007001" {
+			t.Errorf("names with the UST and a %s in the query string = %d %s, want E007001", alt.name, r.Status, r.Raw)
+		}
+	}
+	// Logging out with an altered token answers ok (logout never tells)
+	// but does not end the real session.
+	apiWant(t, "logout with UST+x", inst.Do("POST", "/zato/sso/user/logout", apiReq(root+"x")), "")
+	if code := names(root); code != "" {
+		t.Fatalf("names with the real UST after logging out with UST+x = %s, want ok: the session ended", code)
+	}
+	apiWant(t, "logout", inst.Do("POST", "/zato/sso/user/logout", apiReq(root)), "")
+	if code := names(root); code != "E007001" {
+		t.Fatalf("names after the real logout = %q, want E007001", code)
 	}
 }
 

@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -89,8 +90,10 @@ func (k *Keyring) SealUST(sessionID string) string {
 }
 
 // OpenUST returns the internal session id sealed in ust, or
-// domain.ErrNoSuchSession. A raw "zust" id is not a UST (SPEC D28).
-// Opened tokens are cached, so the hot path skips the HMAC and AES work.
+// domain.ErrNoSuchSession. A raw "zust" id is not a UST (SPEC D28), and
+// neither is any spelling of a token but the one SealUST made (see
+// canonicalToken). Opened tokens are cached, so the hot path skips the
+// HMAC and AES work.
 func (k *Keyring) OpenUST(ust string) (string, error) {
 	k.ustMu.RLock()
 	sid, ok := k.ustCache[ust]
@@ -98,7 +101,7 @@ func (k *Keyring) OpenUST(ust string) (string, error) {
 	if ok {
 		return sid, nil
 	}
-	if ust == "" || len(ust) > 512 {
+	if ust == "" || len(ust) > 512 || !canonicalToken(ust) {
 		return "", domain.ErrNoSuchSession
 	}
 	b, err := k.Decrypt(ust)
@@ -108,6 +111,17 @@ func (k *Keyring) OpenUST(ust string) (string, error) {
 	sid = string(b)
 	k.remember(ust, sid)
 	return sid, nil
+}
+
+// canonicalToken reports whether tok is exactly the padded URL-safe base64
+// text of the bytes it decodes to, as Fernet writes a token: no whitespace
+// or line breaks, no bytes after the padding, no stray bits in the last
+// character. The Fernet library decodes leniently (it ignores what follows
+// a decoding error), so without this check "UST"+"x" would open the
+// session UST does, and a token would have many spellings.
+func canonicalToken(tok string) bool {
+	b, err := base64.URLEncoding.Strict().DecodeString(tok)
+	return err == nil && base64.URLEncoding.EncodeToString(b) == tok
 }
 
 func (k *Keyring) remember(ust, sid string) {
