@@ -97,3 +97,44 @@ func TestHostile_NonCanonicalUSTRefused(t *testing.T) {
 	}
 }
 
+func TestHostile_UnparseableQueryStringRefused(t *testing.T) {
+	inst, root, _ := apiSetup(t)
+	body := apiReq(root, "name", "k", "value", "from-body")
+	many := make([]string, 10_001)
+	for i := range many {
+		many[i] = fmt.Sprintf("p%d=1", i)
+	}
+	for _, c := range []struct{ name, query string }{
+		{"invalid escape", "?current_app=%zz"},
+		{"semicolon", "?current_app=CRM;name=k"},
+		{"bare semicolon", "?;"},
+		{"more than 10000 parameters", "?" + strings.Join(many, "&")},
+	} {
+		r := apiDo(t, inst, "PUT", apiAttr+c.query, "", body)
+		apiWant400(t, "PUT with a query string with a "+c.name, r, "E008002")
+		r = apiDo(t, inst, "GET", apiAttr+c.query, "", apiReq(root, "name", "k"))
+		apiWant400(t, "GET with a query string with a "+c.name, r, "E008002")
+	}
+	// The body's values did not apply.
+	r := inst.Do("GET", apiAttr, apiReq(root, "name", "k"))
+	if r.Status != http.StatusOK || r.Body["found"] != false {
+		t.Fatalf("GET k after the refused PUTs = %d %s, want found false", r.Status, r.Raw)
+	}
+	// A query string that parses still works, beside the body.
+	apiWant(t, "PUT with a good query string", apiDo(t, inst, "PUT", apiAttr+"?value=q", "", body), "")
+}
+
+func TestHostile_BodyNotAnObjectRefused(t *testing.T) {
+	inst, root, _ := apiSetup(t)
+	for _, body := range []string{`[1]`, `"x"`, `1`, `null`, `true`, `{"a":1} x`, `{"a":1}{}`,
+		`{"a":`, `{"current_app":"CRM","ust":"` + root + `","name":"k","value":"v"`, "\x00", `{'a':1}`} {
+		for _, ct := range []string{"", "application/json", "application/x-www-form-urlencoded"} {
+			r := apiDo(t, inst, "PUT", apiAttr, ct, body)
+			apiWant400(t, fmt.Sprintf("PUT with body %q (%s)", body, ct), r, "E008002")
+		}
+	}
+	r := inst.Do("GET", apiAttr, apiReq(root, "name", "k"))
+	if r.Status != http.StatusOK || r.Body["found"] != false {
+		t.Fatalf("GET k after the refused PUTs = %d %s, want found false", r.Status, r.Raw)
+	}
+}

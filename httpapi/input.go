@@ -40,10 +40,17 @@ type input struct {
 
 // parseInput reads the body as a JSON object whatever its Content-Type
 // (real clients send JSON with none, or as a form), and the query string.
+// A query string that does not parse (an invalid escape, a ';', more
+// parameters than net/url accepts) is errBadRequest like a bad body:
+// URL.Query would drop it silently and let the body's values apply.
 func parseInput(r *http.Request) (*input, error) {
 	in := &input{}
 	if r.URL.RawQuery != "" {
-		in.query = r.URL.Query()
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return nil, errBadRequest
+		}
+		in.query = q
 	}
 	if r.Body == nil {
 		return in, nil

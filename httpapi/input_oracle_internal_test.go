@@ -25,7 +25,11 @@ type oldInput struct {
 }
 
 func oldParseInput(r *http.Request) (*oldInput, error) {
-	in := &oldInput{query: r.URL.Query()}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, errBadRequest // a query string that does not parse is refused
+	}
+	in := &oldInput{query: q}
 	if r.Body == nil {
 		return in, nil
 	}
