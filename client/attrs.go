@@ -55,7 +55,7 @@ func (a *Attr) Decode(v any) error { return json.Unmarshal(a.Value, v) }
 // (9999-12-31T00:00:00).
 var Never = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
-// timeLayout is the API's date-time (docs/API.md#date-times): UTC, no
+// timeLayout is the API's date-time (docs/API.md#time-format): UTC, no
 // zone, microseconds. Parsing accepts the fraction or its absence.
 const timeLayout = "2006-01-02T15:04:05.000000"
 
