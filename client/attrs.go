@@ -34,6 +34,21 @@ type Attrs struct {
 	targetUST string // attributes of another session
 }
 
+// String names the attributes without a token (%v, %+v and %#v of an
+// Attrs would otherwise print the target session's).
+func (a Attrs) String() string {
+	switch {
+	case a.targetUST != "":
+		return "client.Attrs{" + a.path + ", another session}"
+	case a.userID != "":
+		return "client.Attrs{" + a.path + ", user " + a.userID + "}"
+	}
+	return "client.Attrs{" + a.path + "}"
+}
+
+// GoString is String, for %#v.
+func (a Attrs) GoString() string { return a.String() }
+
 // Attr is an attribute as the service returns it.
 type Attr struct {
 	Name string

@@ -3,6 +3,7 @@ package client_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"go/parser"
 	"go/token"
 	"net"
@@ -15,11 +16,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/ssoattr/ssoattr/client"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
+	"github.com/ssoattr/ssoattr/sso"
 )
 
 func TestLogin(t *testing.T) {
@@ -82,6 +87,56 @@ func TestLogin(t *testing.T) {
 	})
 }
 
+// TestLogin_Options checks the inputs and the answer Zato's login has
+// beyond username and password: a TOTP code, the end user's address and
+// browser, and the warning of a password about to expire.
+func TestLogin_Options(t *testing.T) {
+	e := newEnv(t, nodetest.WithConfig(func(c *sso.Config) {
+		c.AppsAll = []string{"CRM", "ERP"}
+		c.AppsLoginAllowed = c.AppsAll
+		c.AppsLoginMetadata = []string{"CRM"}
+		// Every password is about to expire: each login warns.
+		c.PasswordAboutToExpire = c.PasswordExpiry + 24*time.Hour
+	}))
+	ctx := t.Context()
+
+	s, err := e.c.Login(ctx, "bob", nodetest.Password, nil)
+	must(t, "Login", err)
+	if len(s.Warnings) != 1 || s.Warnings[0] != string(client.WarnPasswordAboutToExpire) {
+		t.Fatalf("Warnings = %q, want [%s]", s.Warnings, client.WarnPasswordAboutToExpire)
+	}
+	must(t, "a session with a warning works", s.Attr.Set(ctx, "k", "v", nil))
+
+	// The end user's address and browser, from an app allowed to send them.
+	meta := &client.LoginOptions{RemoteAddr: "203.0.113.7", UserAgent: "Firefox 139.0"}
+	_, err = e.c.Login(ctx, "bob", nodetest.Password, meta)
+	must(t, "Login with metadata", err)
+	r := e.inst.Do("GET", "/zato/sso/user/session/list", map[string]any{"ust": e.bob.UST(), "current_app": "CRM"})
+	items, _ := r.Body["result"].([]any)
+	last, _ := items[len(items)-1].(map[string]any)
+	if last["remote_addr"] != meta.RemoteAddr || last["user_agent"] != meta.UserAgent {
+		t.Fatalf("the last session = %v, want the address and browser sent", last)
+	}
+	erp, err := client.New(e.inst.URL, client.WithApp("ERP"))
+	must(t, "New", err)
+	_, err = erp.Login(ctx, "bob", nodetest.Password, meta)
+	wantCode(t, "metadata from an app not allowed to send it", err, client.Code("E006001"))
+
+	// TOTP: a code is required once it is enabled.
+	r = e.inst.Do("PATCH", "/zato/sso/user/totp", map[string]any{"ust": e.bob.UST(), "current_app": "CRM"})
+	key, _ := r.Body["totp_key"].(string)
+	r = e.inst.Do("PATCH", "/zato/sso/user", map[string]any{"ust": e.bob.UST(), "current_app": "CRM", "is_totp_enabled": true})
+	if key == "" || r.Status != 200 {
+		t.Fatalf("enable TOTP: key %q, %d %s", key, r.Status, r.Raw)
+	}
+	_, err = e.c.Login(ctx, "bob", nodetest.Password, nil)
+	wantCode(t, "Login without a TOTP code", err, client.ErrTOTPMissing)
+	code, err := totp.GenerateCode(key, time.Now()) // the service accepts the steps beside the current one
+	must(t, "generate a code", err)
+	_, err = e.c.Login(ctx, "bob", nodetest.Password, &client.LoginOptions{TOTPCode: code})
+	must(t, "Login with a TOTP code", err)
+}
+
 // TestError checks what an *client.Error holds and that its text holds no
 // secret: no token, no value, no password.
 func TestError(t *testing.T) {
@@ -110,6 +165,15 @@ func TestError(t *testing.T) {
 	for _, secret := range []string{value, e.bob.UST(), nodetest.Password} {
 		if strings.Contains(err.Error(), secret) {
 			t.Fatalf("error %q holds a secret", err)
+		}
+	}
+	// Printing a session or its attributes shows no token.
+	other := e.bob.SessionByUST(e.super.UST())
+	for _, v := range []any{e.bob, e.bob.Attr, e.bob.User, other, other.Attr, *e.bob, *e.bob.Attr, *other} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			if out := fmt.Sprintf(verb, v); strings.Contains(out, e.bob.UST()) || strings.Contains(out, e.super.UST()) {
+				t.Fatalf("Sprintf(%s) of a %T = %q holds a token", verb, v, out)
+			}
 		}
 	}
 	if got := client.ErrNoSuchSession.Error(); got != "sso E007001 (session.no_such_session)" {
@@ -197,7 +261,15 @@ func TestNew(t *testing.T) {
 	e := newEnv(t)
 	target, err := url.Parse(e.inst.URL)
 	must(t, "parse", err)
-	proxy := httptest.NewServer(http.StripPrefix("/sso", httputil.NewSingleHostReverseProxy(target)))
+	var mu sync.Mutex
+	var seen []string // what a proxy's access log would hold
+	rp := http.StripPrefix("/sso", httputil.NewSingleHostReverseProxy(target))
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.String())
+		mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
 	t.Cleanup(proxy.Close)
 	for _, base := range []string{proxy.URL + "/sso", proxy.URL + "/sso/"} {
 		c, err := client.New(base, client.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}),
@@ -209,6 +281,16 @@ func TestNew(t *testing.T) {
 	}
 	if v := getValue(t, e.bob.User.Attr, "via"); v != proxy.URL+"/sso/" {
 		t.Fatalf("via = %v, want the last base URL", v)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, u := range seen {
+		if strings.ContainsAny(u, "?#") || strings.Contains(u, "gAAAAA") {
+			t.Fatalf("request URL %q: want inputs in the body only", u)
+		}
+	}
+	if len(seen) != 4 {
+		t.Fatalf("the proxy saw %d requests, want 4", len(seen))
 	}
 }
 

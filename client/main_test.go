@@ -58,9 +58,9 @@ type env struct {
 	superID, bobID string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...nodetest.Option) *env {
 	t.Helper()
-	inst := nodetest.Start(t)
+	inst := nodetest.Start(t, opts...)
 	c, err := client.New(inst.URL)
 	if err != nil {
 		t.Fatalf("New(%q): %v", inst.URL, err)

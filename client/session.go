@@ -57,6 +57,18 @@ func (c *Client) Session(ust string) *Session {
 // part of an error's text.
 func (s *Session) UST() string { return s.ust }
 
+// String describes the session without its token, so that printing a
+// Session (%v, %+v) does not leak it.
+func (s Session) String() string {
+	if len(s.Warnings) > 0 {
+		return fmt.Sprintf("client.Session{Warnings: %q}", s.Warnings)
+	}
+	return "client.Session{}"
+}
+
+// GoString is String, for %#v.
+func (s Session) GoString() string { return s.String() }
+
 // UserByID returns the user with that user_id, for a super-user acting on
 // another user's attributes (Zato: self.sso.user.get_user_by_id). Calls
 // for another user made by a regular user fail with [ErrNotAllowed]; a
