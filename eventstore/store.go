@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -94,15 +95,39 @@ type Store struct {
 	appending  atomic.Int64  // appends awaiting their acknowledgement (see LastSeq)
 }
 
-// Open creates the stream, or updates it to StreamConfig(c), and returns a
-// Store on it.
+// Open returns a Store on the stream, creating it, or updating it to
+// StreamConfig(c), only when it is missing or configured otherwise. A NATS
+// user that may read the stream's configuration but not change it (the
+// service role) can so open a stream someone else set up.
 func Open(ctx context.Context, js jetstream.JetStream, c Config) (*Store, error) {
 	c = c.withDefaults()
-	st, err := js.CreateOrUpdateStream(ctx, StreamConfig(c))
+	want := StreamConfig(c)
+	st, err := js.Stream(ctx, c.Stream)
+	if err == nil && ConfigMatches(st.CachedInfo().Config, want) {
+		return newStore(js, st, c), nil
+	}
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil, fmt.Errorf("stream %s: %w", c.Stream, err)
+	}
+	st, err = js.CreateOrUpdateStream(ctx, want)
 	if err != nil {
 		return nil, fmt.Errorf("create or update stream %s: %w", c.Stream, err)
 	}
 	return newStore(js, st, c), nil
+}
+
+// ConfigMatches reports whether a stream configured as got (as the server
+// reports it) is configured as want, in every setting StreamConfig makes.
+func ConfigMatches(got, want jetstream.StreamConfig) bool {
+	return got.Name == want.Name && got.Description == want.Description &&
+		slices.Equal(got.Subjects, want.Subjects) && got.Storage == want.Storage &&
+		got.Replicas == want.Replicas && got.Retention == want.Retention && got.Discard == want.Discard &&
+		got.MaxAge == want.MaxAge && got.MaxMsgs == want.MaxMsgs && got.MaxBytes == want.MaxBytes &&
+		got.MaxMsgsPerSubject == want.MaxMsgsPerSubject && got.MaxMsgSize == want.MaxMsgSize &&
+		got.Duplicates == want.Duplicates && got.DenyDelete == want.DenyDelete &&
+		got.DenyPurge == want.DenyPurge && got.AllowDirect == want.AllowDirect &&
+		got.AllowAtomicPublish == want.AllowAtomicPublish && got.AllowRollup == want.AllowRollup &&
+		got.AllowMsgTTL == want.AllowMsgTTL && got.Sealed == want.Sealed
 }
 
 // StreamName returns the name of the stream the store writes to.

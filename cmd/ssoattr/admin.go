@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/ssoattr/ssoattr/internal/node"
 )
 
@@ -206,8 +204,8 @@ func ssoCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	}
 	var req node.AdminRequest
 	fs := newFlagSet(args[0], getenv)
-	var natsURL string
-	fs.StringEnv(&natsURL, "nats-url", "SSOATTR_NATS_URL", "nats://127.0.0.1:4222", "NATS URL of the running service")
+	var cf clientFlags
+	cf.register(fs, node.RoleAdmin)
 	timeout := fs.Duration("timeout", 30*time.Second, "how long to wait for the service")
 	verbose := fs.Bool("verbose", false, "say which service is asked")
 	if cmd.flags != nil {
@@ -239,9 +237,9 @@ func ssoCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 			return &exitError{2, fmt.Sprintf("sso %s: %v", args[0], err)}
 		}
 	}
-	nc, err := nats.Connect(natsURL, nats.Name("ssoattr-cli"))
+	ctx, nc, _, err := cf.connect(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", natsURL, err)
+		return err
 	}
 	defer nc.Close()
 	if *verbose {
@@ -251,7 +249,7 @@ func ssoCommand(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	defer cancel()
 	reply, err := node.Admin(ctx, nc, args[0], req)
 	if err != nil {
-		return err
+		return refusal(ctx, err)
 	}
 	if reply.Error != "" {
 		fmt.Fprintln(stderr, reply.Error)

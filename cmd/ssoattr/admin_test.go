@@ -17,8 +17,8 @@ func adminRun(t *testing.T, inst *nodetest.Instance, args ...string) (string, st
 	t.Helper()
 	var out, errOut bytes.Buffer
 	getenv := func(k string) string {
-		if k == "SSOATTR_NATS_URL" {
-			return inst.NATSURL()
+		if k == "SSOATTR_DATA_DIR" {
+			return inst.DataDir()
 		}
 		return ""
 	}

@@ -32,8 +32,8 @@ func auditRun(t *testing.T, inst *nodetest.Instance, args ...string) (string, st
 
 func auditEnv(inst *nodetest.Instance) func(string) string {
 	return func(k string) string {
-		if k == "SSOATTR_NATS_URL" {
-			return inst.NATSURL()
+		if k == "SSOATTR_DATA_DIR" {
+			return inst.DataDir()
 		}
 		return ""
 	}

@@ -13,25 +13,34 @@ import (
 // Config is the service's configuration: flags, each with an SSOATTR_*
 // environment fallback, validated once.
 type Config struct {
-	HTTPAddr        string
-	DataDir         string
-	NATSListen      string
-	NATSURL         string
-	Apps            []string
-	Stream          string
-	Replicas        int
-	ReadConsistency string
-	TrustProxy      bool
-	LogFormat       string
-	LogLevel        string
-	SessionExpiry   time.Duration
-	PasswordRounds  int
-	SweepInterval   time.Duration
-	ShutdownTimeout time.Duration
+	HTTPAddr   string
+	DataDir    string
+	NATSListen string
+	NATSURL    string
+	// An external cluster's credentials and TLS (see natsOptions).
+	NATSContext, NATSCreds, NATSNKey   string
+	NATSTLSCA, NATSTLSCert, NATSTLSKey string
+	Apps                               []string
+	Stream                             string
+	Replicas                           int
+	ReadConsistency                    string
+	TrustProxy                         bool
+	LogFormat                          string
+	LogLevel                           string
+	SessionExpiry                      time.Duration
+	PasswordRounds                     int
+	SweepInterval                      time.Duration
+	ShutdownTimeout                    time.Duration
 	// From the environment only: secrets never go on a command line.
 	FernetKey     string // SSOATTR_FERNET_KEY
 	AdminPassword string // SSOATTR_ADMIN_PASSWORD
+	NATSUser      string // SSOATTR_NATS_USER
+	NATSPassword  string // SSOATTR_NATS_PASSWORD
 }
+
+// external reports whether the service uses an external NATS cluster
+// rather than its embedded server.
+func (c Config) external() bool { return c.NATSURL != "" || c.NATSContext != "" }
 
 // parseServe reads serve's flags; a flag not given takes its environment
 // variable, then its default.
@@ -43,6 +52,12 @@ func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) str
 	fs.StringEnv(&c.DataDir, "data-dir", "SSOATTR_DATA_DIR", "./data", "data directory of the embedded NATS server and the generated key")
 	fs.StringEnv(&c.NATSListen, "nats-listen", "SSOATTR_NATS_LISTEN", "127.0.0.1:4222", "client listener of the embedded NATS server, for the CLI and subscribers")
 	fs.StringEnv(&c.NATSURL, "nats-url", "SSOATTR_NATS_URL", "", "use this external NATS cluster instead of the embedded server; the instance then keeps no local state")
+	fs.StringEnv(&c.NATSContext, "nats-context", "SSOATTR_NATS_CONTEXT", "", "connect to an external NATS as this NATS context file says (e.g. an embedded instance's <data-dir>/nats/service.json); --nats-url overrides its URL")
+	fs.StringEnv(&c.NATSCreds, "nats-creds", "SSOATTR_NATS_CREDS", "", "external NATS: a credentials file (JWT and nkey seed)")
+	fs.StringEnv(&c.NATSNKey, "nats-nkey", "SSOATTR_NATS_NKEY", "", "external NATS: a file holding an nkey seed")
+	fs.StringEnv(&c.NATSTLSCA, "nats-tls-ca", "SSOATTR_NATS_TLS_CA", "", "external NATS: CA certificates (PEM) to verify the servers with")
+	fs.StringEnv(&c.NATSTLSCert, "nats-tls-cert", "SSOATTR_NATS_TLS_CERT", "", "external NATS: client certificate (PEM), with --nats-tls-key")
+	fs.StringEnv(&c.NATSTLSKey, "nats-tls-key", "SSOATTR_NATS_TLS_KEY", "", "external NATS: the client certificate's key (PEM)")
 	fs.StringEnv(&apps, "apps", "SSOATTR_APPS", "CRM", "comma-separated application names (apps.all, login and signup allowed)")
 	fs.StringEnv(&c.Stream, "stream", "SSOATTR_STREAM", "SSO", "JetStream stream name")
 	fs.IntEnv(&c.Replicas, "replicas", "SSOATTR_REPLICAS", 1, "stream replicas on a NATS cluster")
@@ -58,7 +73,8 @@ func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) str
 		fmt.Fprint(fs.Output(), "Usage: ssoattr serve [flags]\n\nRuns the service. Each flag not given takes the environment variable named\n"+
 			"in its description, then its default. Secrets come from the environment only:\n"+
 			"  SSOATTR_FERNET_KEY      Fernet key(s), comma-separated; the first encrypts (default: generated into the data directory)\n"+
-			"  SSOATTR_ADMIN_PASSWORD  password of the first super-user \"admin\" (default: random, printed once)\n\nFlags:\n")
+			"  SSOATTR_ADMIN_PASSWORD  password of the first super-user \"admin\" (default: random, printed once)\n"+
+			"  SSOATTR_NATS_USER, SSOATTR_NATS_PASSWORD  external NATS: user and password\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.parse(args, stdout, stderr); err != nil {
@@ -68,6 +84,7 @@ func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) str
 		return c, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
 	}
 	c.FernetKey, c.AdminPassword = getenv("SSOATTR_FERNET_KEY"), getenv("SSOATTR_ADMIN_PASSWORD")
+	c.NATSUser, c.NATSPassword = getenv("SSOATTR_NATS_USER"), getenv("SSOATTR_NATS_PASSWORD")
 	var errs []error
 	for _, a := range strings.Split(apps, ",") {
 		if a = strings.TrimSpace(a); a != "" {
@@ -97,15 +114,27 @@ func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) str
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", fs.source("http-addr"), err))
 	}
-	if c.NATSURL == "" {
+	if !c.external() {
 		if _, _, err := net.SplitHostPort(c.NATSListen); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", fs.source("nats-listen"), err))
 		}
 		if c.DataDir == "" {
 			errs = append(errs, errors.New("--data-dir: the embedded NATS server needs a data directory"))
 		}
+		for name, v := range map[string]string{"nats-creds": c.NATSCreds, "nats-nkey": c.NATSNKey, "nats-tls-ca": c.NATSTLSCA,
+			"nats-tls-cert": c.NATSTLSCert, "nats-tls-key": c.NATSTLSKey, "SSOATTR_NATS_USER": c.NATSUser} {
+			if v != "" {
+				errs = append(errs, fmt.Errorf("%s is for an external NATS: give --nats-url or --nats-context too", name))
+			}
+		}
 	} else if c.FernetKey == "" {
-		errs = append(errs, errors.New("with --nats-url the instance keeps no local state: set SSOATTR_FERNET_KEY to the key the other instances use"))
+		errs = append(errs, errors.New("with an external NATS (--nats-url, --nats-context) the instance keeps no local state: set SSOATTR_FERNET_KEY to the key the other instances use"))
+	}
+	if c.NATSPassword != "" && c.NATSUser == "" {
+		errs = append(errs, errors.New("SSOATTR_NATS_PASSWORD needs SSOATTR_NATS_USER"))
+	}
+	if (c.NATSTLSCert == "") != (c.NATSTLSKey == "") {
+		errs = append(errs, errors.New("--nats-tls-cert and --nats-tls-key go together"))
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return c, errors.Join(errs...)

@@ -10,40 +10,44 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/sso"
 )
 
-// streamFlags are the flags of the commands that read the stream directly.
+// streamFlags are the flags of the commands that read the stream directly,
+// as the reader role.
 type streamFlags struct {
-	natsURL, stream string
+	clientFlags
+	stream string
 }
 
 func (f *streamFlags) register(fs *flagSet) {
-	fs.StringEnv(&f.natsURL, "nats-url", "SSOATTR_NATS_URL", "nats://127.0.0.1:4222", "NATS URL of the service's stream")
+	f.clientFlags.register(fs, node.RoleReader)
 	fs.StringEnv(&f.stream, "stream", "SSOATTR_STREAM", "SSO", "JetStream stream name")
 }
 
 // open connects to NATS and attaches to the existing stream, read only.
-func (f *streamFlags) open(ctx context.Context) (*nats.Conn, *eventstore.Store, error) {
-	nc, err := nats.Connect(f.natsURL, nats.Name("ssoattr-cli"))
+// The returned context ends if the server refuses a request (see
+// clientFlags.connect); pass errors through refusal.
+func (f *streamFlags) open(ctx context.Context) (context.Context, *nats.Conn, *eventstore.Store, error) {
+	ctx, nc, c, err := f.connect(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", f.natsURL, err)
+		return ctx, nil, nil, err
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetStream(nc, c)
 	if err != nil {
 		nc.Close()
-		return nil, nil, fmt.Errorf("jetstream: %w", err)
+		return ctx, nil, nil, err
 	}
 	st, err := eventstore.Attach(ctx, js, f.stream)
 	if err != nil {
 		nc.Close()
-		return nil, nil, err
+		return ctx, nil, nil, refusal(ctx, err)
 	}
-	return nc, st, nil
+	return ctx, nc, st, nil
 }
 
 // timeFlag parses an optional SPEC 1.6 date-time flag value.
@@ -91,7 +95,7 @@ func newAuditChange(owner domain.Owner, ch sso.Change) auditChange {
 	return out
 }
 
-const historyUsage = `Usage: ssoattr history --user ID [--name N] [--since T] [--until T] [--json] [--nats-url URL]
+const historyUsage = `Usage: ssoattr history --user ID [--name N] [--since T] [--until T] [--json] [--data-dir D | --nats-context F] [--nats-url URL]
 
 Prints every change of a user's attributes, user and session attributes
 alike, in stream order, read from the stream over NATS. Times are SPEC 1.6
@@ -133,7 +137,7 @@ func historyCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	nc, st, err := sf.open(ctx)
+	ctx, nc, st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -175,7 +179,7 @@ func historyCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err == nil && table != nil {
 		err = table.Flush()
 	}
-	return err
+	return refusal(ctx, err)
 }
 
 // tableRow is a change as a row of the history table.

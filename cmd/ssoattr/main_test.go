@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ssoattr/ssoattr/internal/natsctx"
+	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
 )
 
@@ -295,7 +297,7 @@ func TestParseServe_Environment(t *testing.T) {
 
 func TestRun_SSOCommands(t *testing.T) {
 	inst := nodetest.Start(t)
-	env := mainEnv("SSOATTR_NATS_URL", inst.NATSURL())
+	env := mainEnv("SSOATTR_DATA_DIR", inst.DataDir())
 
 	t.Run("create-super-user", func(t *testing.T) {
 		stdout, stderr, code, err := mainRun(t, env, "sso", "create-super-user", "boss", "--password", nodetest.Password)
@@ -314,10 +316,10 @@ func TestRun_SSOCommands(t *testing.T) {
 			t.Fatalf("create-super-user again: exit %d, stdout %q, stderr %q; want non-zero and User already exists", code, stdout, stderr)
 		}
 	})
-	t.Run("create-super-user with the --nats-url flag", func(t *testing.T) {
-		stdout, _, code, err := mainRun(t, mainEnv(), "sso", "create-super-user", "--nats-url", inst.NATSURL(), "boss2", "--password", nodetest.Password)
+	t.Run("create-super-user with the --data-dir flag", func(t *testing.T) {
+		stdout, _, code, err := mainRun(t, mainEnv(), "sso", "create-super-user", "--data-dir", inst.DataDir(), "boss2", "--password", nodetest.Password)
 		if err != nil || !strings.HasPrefix(stdout, "User created (") {
-			t.Fatalf("create-super-user --nats-url: err %v, exit %d, stdout %q", err, code, stdout)
+			t.Fatalf("create-super-user --data-dir: err %v, exit %d, stdout %q", err, code, stdout)
 		}
 	})
 	t.Run("create-super-user with a weak password", func(t *testing.T) {
@@ -347,7 +349,11 @@ func TestRun_SSOCommands(t *testing.T) {
 	})
 	t.Run("no service on that NATS", func(t *testing.T) {
 		url, _ := nodetest.StartNATS(t)
-		_, _, code, err := mainRun(t, mainEnv("SSOATTR_NATS_URL", url), "sso", "reset-totp-key", "boss")
+		admin := filepath.Join(t.TempDir(), "admin.json")
+		if err := natsctx.Write(admin, nodetest.Credentials(t, url, node.RoleAdmin)); err != nil {
+			t.Fatal(err)
+		}
+		_, _, code, err := mainRun(t, mainEnv("SSOATTR_NATS_CONTEXT", admin), "sso", "reset-totp-key", "boss")
 		if code == 0 || err == nil || !strings.Contains(err.Error(), "no ssoattr service is running") {
 			t.Fatalf("no service: exit %d, err %v", code, err)
 		}
@@ -403,6 +409,16 @@ func TestRun_ServeInProcess(t *testing.T) {
 	}
 	if got := login(addr, m[1]); got != http.StatusOK {
 		t.Fatalf("login as admin = %d, want 200", got)
+	}
+	// The admin commands find their credentials in the data directory.
+	if stdout, stderr, code, _ := mainRun(t, mainEnv("SSOATTR_DATA_DIR", dir), "sso", "lock-user", "admin"); code != 0 {
+		t.Fatalf("sso lock-user with the data directory: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if got := login(addr, m[1]); got == http.StatusOK {
+		t.Fatal("login as admin after lock-user succeeded")
+	}
+	if _, _, code, _ := mainRun(t, mainEnv("SSOATTR_DATA_DIR", dir), "sso", "unlock-user", "admin"); code != 0 {
+		t.Fatalf("sso unlock-user: exit %d", code)
 	}
 	if err := stop(); err != nil {
 		t.Fatalf("serve after cancel = %v, want nil", err)

@@ -16,7 +16,7 @@ import (
 	"github.com/ssoattr/ssoattr/projections"
 )
 
-const replayUsage = `Usage: ssoattr replay --as-of T --out FILE [--nats-url URL]
+const replayUsage = `Usage: ssoattr replay --as-of T --out FILE [--data-dir D | --nats-context F] [--nats-url URL]
 
 Rebuilds the complete state as it was at T (a SPEC 1.6 date-time) from the
 stream, with the service's own projection, and writes it to FILE as JSON
@@ -58,14 +58,14 @@ func replayCommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 	if err != nil {
 		return err
 	}
-	nc, st, err := sf.open(ctx)
+	ctx, nc, st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
 	last, err := st.LastSeq(ctx)
 	if err != nil {
-		return err
+		return refusal(ctx, err)
 	}
 
 	view := projections.NewView(func() time.Time { return at })
@@ -84,7 +84,7 @@ func replayCommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 	})
 	progress.done()
 	if err != nil {
-		return fmt.Errorf("read stream: %w", err)
+		return fmt.Errorf("read stream: %w", refusal(ctx, err))
 	}
 
 	w := stdout

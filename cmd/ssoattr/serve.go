@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/internal/natsctx"
 	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/sso"
 )
@@ -75,14 +78,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	cfg.SessionExpiry = c.SessionExpiry
 	cfg.PasswordRounds = c.PasswordRounds
 	cfg.LocalReads = c.ReadConsistency == "local"
+	natsURL, natsOpts, err := natsOptions(c)
+	if err != nil {
+		return err
+	}
 	o := node.Options{
-		NATSURL: c.NATSURL, NATSListen: c.NATSListen,
+		NATSURL: natsURL, NATSOptions: natsOpts, NATSListen: c.NATSListen,
 		Stream: eventstore.Config{Stream: c.Stream, Replicas: c.Replicas},
 		SSO:    cfg, Keys: keys, HTTPAddr: c.HTTPAddr, TrustProxy: c.TrustProxy,
 		SweepInterval: c.SweepInterval, Log: log,
 	}
-	if c.NATSURL == "" {
+	if !c.external() {
 		o.StoreDir = filepath.Join(c.DataDir, "jetstream")
+		o.CredsDir = filepath.Join(c.DataDir, "nats")
 	}
 	n, err := node.Start(ctx, o)
 	if err != nil {
@@ -113,6 +121,52 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	shutdown(n, c)
 	log.Info("stopped")
 	return nil
+}
+
+// natsOptions returns the external cluster's URL and the options that
+// authenticate the service there: the context file's first, then the
+// flags' and the environment's, which take precedence.
+func natsOptions(c Config) (string, []nats.Option, error) {
+	if !c.external() {
+		return "", nil, nil
+	}
+	url := c.NATSURL
+	var opts []nats.Option
+	if c.NATSContext != "" {
+		ctx, err := natsctx.Load(c.NATSContext)
+		if err != nil {
+			return "", nil, fmt.Errorf("--nats-context: %w", err)
+		}
+		if opts, err = ctx.Options(); err != nil {
+			return "", nil, fmt.Errorf("--nats-context %s: %w", c.NATSContext, err)
+		}
+		if url == "" {
+			url = ctx.URL
+		}
+		if url == "" {
+			return "", nil, fmt.Errorf("--nats-context %s names no URL: give --nats-url", c.NATSContext)
+		}
+	}
+	if c.NATSCreds != "" {
+		opts = append(opts, nats.UserCredentials(c.NATSCreds))
+	}
+	if c.NATSNKey != "" {
+		o, err := nats.NkeyOptionFromSeed(c.NATSNKey)
+		if err != nil {
+			return "", nil, fmt.Errorf("--nats-nkey: %w", err)
+		}
+		opts = append(opts, o)
+	}
+	if c.NATSUser != "" {
+		opts = append(opts, nats.UserInfo(c.NATSUser, c.NATSPassword))
+	}
+	if c.NATSTLSCA != "" {
+		opts = append(opts, nats.RootCAs(c.NATSTLSCA))
+	}
+	if c.NATSTLSCert != "" {
+		opts = append(opts, nats.ClientCert(c.NATSTLSCert, c.NATSTLSKey))
+	}
+	return url, opts, nil
 }
 
 func shutdown(n *node.Node, c Config) {

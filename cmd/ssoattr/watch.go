@@ -12,7 +12,7 @@ import (
 	"github.com/ssoattr/ssoattr/eventstore"
 )
 
-const watchUsage = `Usage: ssoattr watch [--user ID] [--type T[,T...]] [--json] [--nats-url URL]
+const watchUsage = `Usage: ssoattr watch [--user ID] [--type T[,T...]] [--json] [--data-dir D | --nats-context F] [--nats-url URL]
 
 Prints the events stored from now on, as they arrive, until interrupted:
 every user's or only one user's (account, sessions and attributes), of
@@ -53,7 +53,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 			kinds = append(kinds, k)
 		}
 	}
-	nc, st, err := sf.open(ctx)
+	ctx, nc, st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		_, err := fmt.Fprintln(stdout, watchLine(seq, e))
 		return err
 	})
-	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+	if err = refusal(ctx, err); errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil // interrupted: the normal end
 	}
 	return err

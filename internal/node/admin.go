@@ -16,9 +16,10 @@ import (
 )
 
 // AdminSubject is the prefix of the admin commands' NATS subjects:
-// ssoattr.admin.<command>. It is outside the stream's subjects. Whoever can
-// publish on NATS can already write the stream, so admin commands need no
-// further credential; protect the NATS account instead.
+// ssoattr.admin.<command>. It is outside the stream's subjects. Only the
+// admin role may publish there, and only the caller's role may read the
+// reply (its own inbox), which may carry a password or a UST: the NATS
+// permissions are the admin commands' credential (see Permissions).
 const AdminSubject = "ssoattr.admin."
 
 // AdminRequest is the input of an admin command; each command reads the
@@ -60,6 +61,11 @@ type AdminReply struct {
 
 func serveAdmin(nc *nats.Conn, svc *sso.Service, log *slog.Logger) (*nats.Subscription, error) {
 	sub, err := nc.QueueSubscribe(AdminSubject+"*", "ssoattr-admin", func(msg *nats.Msg) {
+		if msg.Reply == "" || strings.HasPrefix(msg.Reply, "$JS.") {
+			// Not a request: perhaps a JetStream consumer someone pointed
+			// at this subject. Nothing runs that nobody asked for.
+			return
+		}
 		cmd := strings.TrimPrefix(msg.Subject, AdminSubject)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/ssoattr/ssoattr/eventstore"
 	"github.com/ssoattr/ssoattr/httpapi"
+	"github.com/ssoattr/ssoattr/internal/natsctx"
 	"github.com/ssoattr/ssoattr/projections"
 	"github.com/ssoattr/ssoattr/sso"
 )
@@ -43,6 +45,12 @@ type Options struct {
 	NATSURL    string
 	StoreDir   string
 	NATSListen string // host:port; port 0 picks a free one
+	// CredsDir holds the embedded server's role context files (see Role);
+	// default: StoreDir's "nats" directory.
+	CredsDir string
+	// NATSOptions authenticate the connection to an external cluster
+	// (credentials, TLS, an inbox prefix other than the service role's).
+	NATSOptions []nats.Option
 
 	Stream eventstore.Config
 	SSO    sso.Config
@@ -62,12 +70,13 @@ type Options struct {
 
 // Node is a running instance.
 type Node struct {
-	ns    *server.Server // nil with an external cluster
-	nc    *nats.Conn
-	Store *eventstore.Store
-	View  *projections.View
-	SSO   *sso.Service
-	API   *httpapi.Server
+	ns       *server.Server // nil with an external cluster
+	nc       *nats.Conn
+	credsDir string // the embedded server's role context files
+	Store    *eventstore.Store
+	View     *projections.View
+	SSO      *sso.Service
+	API      *httpapi.Server
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -95,7 +104,7 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 			n.Close(context.Background())
 		}
 	}()
-	if err := n.connect(o); err != nil {
+	if err := n.connect(ctx, o); err != nil {
 		return nil, err
 	}
 	js, err := jetstream.New(n.nc)
@@ -154,7 +163,7 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 			o.Log.Error("http server stopped", slog.Any("err", err))
 		}
 	}()
-	o.Log.Info("listening", slog.String("http", n.HTTPAddr()), slog.String("nats", n.NATSURL()))
+	o.Log.Info("listening", slog.String("http", n.HTTPAddr()), slog.String("nats", natsctx.RedactURL(n.NATSURL())))
 	return n, nil
 }
 
@@ -177,11 +186,13 @@ func openStore(ctx context.Context, js jetstream.JetStream, o Options) (*eventst
 	}
 }
 
-func (n *Node) connect(o Options) error {
+func (n *Node) connect(ctx context.Context, o Options) error {
 	if o.NATSURL != "" {
-		nc, err := nats.Connect(o.NATSURL, nats.Name("ssoattr"), nats.MaxReconnects(-1))
+		opts := append([]nats.Option{nats.Name("ssoattr"), nats.MaxReconnects(-1),
+			nats.CustomInboxPrefix(RoleService.InboxPrefix())}, o.NATSOptions...)
+		nc, err := nats.Connect(o.NATSURL, opts...)
 		if err != nil {
-			return fmt.Errorf("connect to %s: %w", o.NATSURL, err)
+			return fmt.Errorf("connect to %s: %w", natsctx.RedactURL(o.NATSURL), natsctx.RedactError(err, o.NATSURL))
 		}
 		n.nc = nc
 		return nil
@@ -197,22 +208,83 @@ func (n *Node) connect(o Options) error {
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
-	ns, err := server.NewServer(&server.Options{ServerName: "ssoattr", Host: host, Port: port,
-		JetStream: true, StoreDir: o.StoreDir, NoSigs: true, NoLog: true})
+	n.credsDir = o.CredsDir
+	if n.credsDir == "" {
+		n.credsDir = filepath.Join(o.StoreDir, "nats")
+	}
+	ns, creds, err := StartServer(ctx, ServerOptions{Name: "ssoattr", Host: host, Port: port,
+		StoreDir: o.StoreDir, CredsDir: n.credsDir, Stream: o.Stream})
 	if err != nil {
-		return fmt.Errorf("embedded nats-server: %w", err)
+		return err
 	}
-	ns.Start()
 	n.ns = ns
-	if !ns.ReadyForConnections(10 * time.Second) {
-		return errors.New("embedded nats-server not ready after 10s")
+	svc, err := creds[RoleService].Options()
+	if err != nil {
+		return err
 	}
-	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns), nats.Name("ssoattr"))
+	nc, err := nats.Connect(ns.ClientURL(), append(svc, nats.InProcessServer(ns), nats.Name("ssoattr"))...)
 	if err != nil {
 		return fmt.Errorf("connect to embedded nats-server: %w", err)
 	}
 	n.nc = nc
 	return nil
+}
+
+// ServerOptions configures StartServer.
+type ServerOptions struct {
+	Name     string
+	Host     string
+	Port     int // server.RANDOM_PORT picks a free one
+	StoreDir string
+	CredsDir string            // the roles' context files, created on first start
+	Stream   eventstore.Config // created, or updated, by the in-process setup user
+}
+
+// StartServer starts a nats-server with JetStream that accepts only the
+// roles (see Role), whose context files it reads from o.CredsDir or
+// creates there, rewriting their URL to the server's. It creates or updates
+// the event stream as the in-process setup user, so that no role needs to
+// be allowed to. The caller shuts the server down; on error it is down.
+func StartServer(ctx context.Context, o ServerOptions) (_ *server.Server, _ map[Role]natsctx.Context, err error) {
+	creds, err := loadCredentials(o.CredsDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	stream := eventstore.StreamConfig(o.Stream).Name
+	setupPassword := newPassword()
+	ns, err := server.NewServer(&server.Options{ServerName: o.Name, Host: o.Host, Port: o.Port,
+		JetStream: true, StoreDir: o.StoreDir, NoSigs: true, NoLog: true,
+		Users: Users(creds, stream, setupPassword)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedded nats-server: %w", err)
+	}
+	ns.Start()
+	defer func() {
+		if err != nil {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+		}
+	}()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		return nil, nil, errors.New("embedded nats-server not ready after 10s")
+	}
+	if err := saveCredentials(o.CredsDir, creds, ns.ClientURL()); err != nil {
+		return nil, nil, err
+	}
+	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns), nats.UserInfo(setupUser, setupPassword),
+		nats.Name("ssoattr-setup"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to embedded nats-server: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if _, err := eventstore.Open(ctx, js, o.Stream); err != nil {
+		return nil, nil, err
+	}
+	return ns, creds, nil
 }
 
 // embeddedLastSeq reads a stream's last sequence from the embedded
@@ -255,12 +327,21 @@ func (n *Node) HTTPAddr() string {
 }
 
 // NATSURL returns the URL clients (the CLI, subscribers, other instances)
-// use to reach this instance's NATS.
+// use to reach this instance's NATS, without any password or token.
 func (n *Node) NATSURL() string {
 	if n.ns != nil {
 		return n.ns.ClientURL()
 	}
-	return n.nc.ConnectedUrl()
+	return natsctx.RedactURL(n.nc.ConnectedUrl())
+}
+
+// ContextFile returns the path of a role's context file, which the
+// instance's embedded server wrote; "" with an external cluster.
+func (n *Node) ContextFile(r Role) string {
+	if n.ns == nil {
+		return ""
+	}
+	return r.ContextFile(n.credsDir)
 }
 
 // Close stops the instance in the reverse order of Start: HTTP drains (up

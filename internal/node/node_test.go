@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/natsctx"
 	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
 )
@@ -39,10 +40,19 @@ func TestStartAndClose(t *testing.T) {
 	if code, err := healthz(n.HTTPAddr()); err != nil || code != http.StatusOK {
 		t.Fatalf("GET /healthz = %d, %v; want 200", code, err)
 	}
-	// The embedded server listens on loopback for the CLI and subscribers.
-	nc, err := nats.Connect(n.NATSURL())
+	// The embedded server listens on loopback for the CLI and subscribers,
+	// which connect with a role's context file.
+	reader, err := natsctx.Load(n.ContextFile(node.RoleReader))
 	if err != nil {
-		t.Fatalf("connect to %s: %v", n.NATSURL(), err)
+		t.Fatal(err)
+	}
+	opts, err := reader.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(reader.URL, opts...)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", reader.URL, err)
 	}
 	nc.Close()
 
@@ -52,7 +62,7 @@ func TestStartAndClose(t *testing.T) {
 	if _, err := healthz(n.HTTPAddr()); err == nil {
 		t.Fatal("GET /healthz after Close succeeded, want a refused connection")
 	}
-	if _, err := nats.Connect(n.NATSURL(), nats.Timeout(time.Second)); err == nil {
+	if _, err := nats.Connect(reader.URL, append(opts, nats.Timeout(time.Second))...); err == nil {
 		t.Fatal("NATS still accepts connections after Close")
 	}
 	n.Close(closeCtx) // again is harmless
@@ -114,11 +124,7 @@ func TestStart_CatchesUpBeforeReturning(t *testing.T) {
 
 func TestAdmin(t *testing.T) {
 	inst := nodetest.Start(t)
-	nc, err := nats.Connect(inst.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := nodetest.Connect(t, inst.NATSURL(), node.RoleAdmin)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 
@@ -144,11 +150,7 @@ func TestAdmin(t *testing.T) {
 	}
 
 	other, _ := nodetest.StartNATS(t)
-	onc, err := nats.Connect(other)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer onc.Close()
+	onc := nodetest.Connect(t, other, node.RoleAdmin)
 	if _, err := node.Admin(ctx, onc, "reset-totp-key", node.AdminRequest{Username: "boss"}); err == nil ||
 		!strings.Contains(err.Error(), "no ssoattr service") {
 		t.Fatalf("Admin with no service = %v, want no ssoattr service is running", err)

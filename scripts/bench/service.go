@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/internal/natsctx"
 	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/sso"
 )
@@ -46,7 +47,7 @@ func serveOptions(dataDir string, rounds int, keys *sso.Keyring, log *slog.Logge
 		Stream:     eventstore.Config{Stream: "SSO", Replicas: 1},
 		SSO:        cfg, Keys: keys, HTTPAddr: "127.0.0.1:0",
 		SweepInterval: 10 * time.Second, Log: log,
-		StoreDir: filepath.Join(dataDir, "jetstream"),
+		StoreDir: filepath.Join(dataDir, "jetstream"), CredsDir: filepath.Join(dataDir, "nats"),
 	}
 }
 
@@ -225,6 +226,13 @@ func (s *service) startReplica(ctx context.Context, addr string, localReads bool
 	o := serveOptions("", s.n.SSO.Config().PasswordRounds, s.keys, s.log)
 	o.NATSURL, o.StoreDir, o.HTTPAddr = s.n.NATSURL(), "", addr
 	o.SSO.LocalReads = localReads
+	creds, err := natsctx.Load(s.n.ContextFile(node.RoleService)) // as a replica started with service.json
+	if err != nil {
+		return fmt.Errorf("start replica: %w", err)
+	}
+	if o.NATSOptions, err = creds.Options(); err != nil {
+		return fmt.Errorf("start replica: %w", err)
+	}
 	r, err := node.Start(ctx, o)
 	if err != nil {
 		return fmt.Errorf("start replica: %w", err)

@@ -11,6 +11,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ssoattr/ssoattr/internal/natsctx"
 	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/projections"
 	"github.com/ssoattr/ssoattr/sso"
@@ -45,28 +48,71 @@ func Config() sso.Config {
 }
 
 // StartNATS starts a standalone embedded JetStream server that several
-// instances can share, as replicas on one stream. It is shut down when the
-// test ends.
+// instances can share, as replicas on one stream, with the roles'
+// credentials (see node.Role) and the default stream. It is shut down when
+// the test ends.
 func StartNATS(t testing.TB) (clientURL string, ns *server.Server) {
 	t.Helper()
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT,
-		JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns, creds, err := node.StartServer(ctx, node.ServerOptions{Host: "127.0.0.1", Port: server.RANDOM_PORT,
+		StoreDir: dir, CredsDir: filepath.Join(dir, "nats")})
 	if err != nil {
 		t.Fatalf("nats-server: %v", err)
 	}
-	ns.Start()
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server not ready after 10s")
-	}
+	remember(ns.ClientURL(), creds)
 	return ns.ClientURL(), ns
+}
+
+// known holds the roles' credentials of every server StartNATS or Start
+// started, by client URL, so WithNATS and Connect find them from the URL.
+var known sync.Map // string -> map[node.Role]natsctx.Context
+
+func remember(url string, creds map[node.Role]natsctx.Context) { known.Store(url, creds) }
+
+// Credentials returns a role's context for the NATS server at url, which
+// StartNATS or Start started.
+func Credentials(t testing.TB, url string, r node.Role) natsctx.Context {
+	t.Helper()
+	creds, ok := known.Load(url)
+	if !ok {
+		t.Fatalf("no credentials known for %s", url)
+	}
+	return creds.(map[node.Role]natsctx.Context)[r]
+}
+
+// Connect connects to the NATS server at url, which StartNATS or Start
+// started, as role; the connection closes when the test ends.
+func Connect(t testing.TB, url string, r node.Role, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	o, err := Credentials(t, url, r).Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(url, append(o, opts...)...)
+	if err != nil {
+		t.Fatalf("connect to %s as %s: %v", url, r, err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
 }
 
 // Option changes the options of an instance before it starts.
 type Option func(*node.Options)
 
-// WithNATS makes the instance a replica on an existing NATS server.
-func WithNATS(url string) Option { return func(o *node.Options) { o.NATSURL = url } }
+// WithNATS makes the instance a replica on an existing NATS server, which
+// StartNATS or Start started; it connects as the service role.
+func WithNATS(url string) Option {
+	return func(o *node.Options) {
+		o.NATSURL = url
+		if creds, ok := known.Load(url); ok {
+			svc := creds.(map[node.Role]natsctx.Context)[node.RoleService]
+			o.NATSOptions = append(o.NATSOptions, nats.UserInfo(svc.User, svc.Password))
+		}
+	}
+}
 
 // WithStoreDir runs the embedded server on dir (to restart on the same data).
 func WithStoreDir(dir string) Option { return func(o *node.Options) { o.StoreDir = dir } }
@@ -105,6 +151,15 @@ func Start(t testing.TB, opts ...Option) *Instance {
 	}
 	inst := &Instance{Node: n, URL: "http://" + n.HTTPAddr(), t: t}
 	t.Cleanup(inst.Stop)
+	if o.NATSURL == "" {
+		creds := make(map[node.Role]natsctx.Context)
+		for _, r := range node.Roles {
+			if creds[r], err = natsctx.Load(n.ContextFile(r)); err != nil {
+				t.Fatalf("the %s role's context file: %v", r, err)
+			}
+		}
+		remember(n.NATSURL(), creds)
+	}
 	return inst
 }
 
@@ -115,16 +170,28 @@ func (i *Instance) Stop() {
 	i.Close(ctx)
 }
 
+// DataDir returns the directory that holds the instance's role context
+// files in its "nats" directory, as serve's --data-dir does: the CLI finds
+// them there. "" for a replica.
+func (i *Instance) DataDir() string {
+	if f := i.ContextFile(node.RoleAdmin); f != "" {
+		return filepath.Dir(filepath.Dir(f))
+	}
+	return ""
+}
+
 // JetStream connects to the instance's NATS server as another program
-// would, for a test that reads or writes the stream directly; the
-// connection closes when the test ends.
+// would, with the service role's credentials, for a test that reads or
+// writes the stream directly; the connection closes when the test ends.
 func (i *Instance) JetStream() jetstream.JetStream {
 	i.t.Helper()
-	nc, err := nats.Connect(i.NATSURL())
-	if err != nil {
-		i.t.Fatalf("connect to %s: %v", i.NATSURL(), err)
-	}
-	i.t.Cleanup(nc.Close)
+	return i.JetStreamAs(node.RoleService)
+}
+
+// JetStreamAs is JetStream as role.
+func (i *Instance) JetStreamAs(r node.Role) jetstream.JetStream {
+	i.t.Helper()
+	nc := Connect(i.t, i.NATSURL(), r)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		i.t.Fatalf("jetstream: %v", err)

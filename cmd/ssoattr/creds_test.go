@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssoattr/ssoattr/internal/natsctx"
+	"github.com/ssoattr/ssoattr/internal/node"
+	"github.com/ssoattr/ssoattr/internal/node/nodetest"
+	"github.com/ssoattr/ssoattr/sso"
+)
+
+// TestRun_Credentials: the commands that talk to NATS find their role's
+// context file in the data directory or where --nats-context says, fail
+// naming the file they looked for when there is none, and fail at once,
+// with the server's refusal, when the file is another role's.
+func TestRun_Credentials(t *testing.T) {
+	inst := nodetest.Start(t)
+	empty := t.TempDir()
+	t.Run("no credentials in the data directory", func(t *testing.T) {
+		for args, file := range map[string]string{
+			"sso lock-user bob":                 "admin.json",
+			"history --user zusr1":              "reader.json",
+			"replay --as-of 2031-01-01 --out -": "reader.json",
+			"watch":                             "reader.json",
+		} {
+			want := filepath.Join(empty, "nats", file)
+			_, stderr, code, err := mainRun(t, mainEnv("SSOATTR_DATA_DIR", empty), strings.Fields(args)...)
+			if code == 0 || err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s with an empty data directory: exit %d, err %v, stderr %q; want an error naming %s",
+					args, code, err, stderr, want)
+			}
+		}
+	})
+	t.Run("a missing --nats-context file", func(t *testing.T) {
+		missing := filepath.Join(empty, "nowhere.json")
+		_, _, code, err := mainRun(t, mainEnv(), "sso", "lock-user", "bob", "--nats-context", missing)
+		if code == 0 || err == nil || !strings.Contains(err.Error(), missing) {
+			t.Fatalf("exit %d, err %v; want an error naming %s", code, err, missing)
+		}
+	})
+	t.Run("--nats-url overrides the context's URL", func(t *testing.T) {
+		c := nodetest.Credentials(t, inst.NATSURL(), node.RoleAdmin)
+		c.URL = "nats://127.0.0.1:1" // nothing listens there
+		file := filepath.Join(t.TempDir(), "admin.json")
+		if err := natsctx.Write(file, c); err != nil {
+			t.Fatal(err)
+		}
+		stdout, stderr, code, err := mainRun(t, mainEnv(), "sso", "create-user", "carol", "--nats-context", file,
+			"--nats-url", inst.NATSURL())
+		if code != 0 || !strings.HasPrefix(stdout, "User created (") {
+			t.Fatalf("exit %d, err %v, stdout %q, stderr %q", code, err, stdout, stderr)
+		}
+	})
+	t.Run("the reader's file for an admin command", func(t *testing.T) {
+		reader := inst.ContextFile(node.RoleReader)
+		started := time.Now()
+		_, _, code, err := mainRun(t, mainEnv(), "sso", "login", "bob", "--nats-context", reader)
+		if code == 0 || err == nil || !strings.Contains(err.Error(), "Permissions Violation") {
+			t.Fatalf("exit %d, err %v; want the server's permissions violation", code, err)
+		}
+		if took := time.Since(started); took > 10*time.Second {
+			t.Fatalf("the refusal took %v: it waited for the timeout", took)
+		}
+	})
+}
+
+// TestRun_ServeLogsNoNATSSecret: a replica given its password both in
+// SSOATTR_NATS_PASSWORD and inside --nats-url logs neither, starting or
+// failing to connect.
+func TestRun_ServeLogsNoNATSSecret(t *testing.T) {
+	inst := nodetest.Start(t)
+	svc := nodetest.Credentials(t, inst.NATSURL(), node.RoleService)
+	host := strings.TrimPrefix(inst.NATSURL(), "nats://")
+	env := mainEnv("SSOATTR_NATS_USER", svc.User, "SSOATTR_NATS_PASSWORD", svc.Password,
+		"SSOATTR_FERNET_KEY", sso.NewKey())
+
+	t.Run("running", func(t *testing.T) {
+		addr := freePort(t)
+		stdout, stderr := &mainBuffer{}, &mainBuffer{}
+		ctx, cancel := context.WithCancel(t.Context())
+		exited := make(chan struct{})
+		go func() {
+			defer close(exited)
+			_ = run(ctx, []string{"serve", "--http-addr", addr, "--password-rounds", "1000", "--log-format", "json",
+				"--nats-url", "nats://" + svc.User + ":" + svc.Password + "@" + host}, stdout, stderr, env)
+		}()
+		t.Cleanup(func() { cancel(); <-exited })
+		deadline := time.Now().Add(20 * time.Second)
+		for !strings.Contains(stderr.String(), `"msg":"ready"`) {
+			select {
+			case <-exited:
+				t.Fatalf("the replica exited; stderr:\n%s", stderr.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the replica did not log ready within 20s; stderr:\n%s", stderr.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		<-exited
+		logged := stderr.String() + stdout.String()
+		if strings.Contains(logged, svc.Password) {
+			t.Fatalf("the NATS password was logged:\n%s", logged)
+		}
+		if !strings.Contains(logged, `"nats":"nats://service:xxxxx@`+host) {
+			t.Fatalf("the ready line does not name the server, redacted:\n%s", logged)
+		}
+	})
+	t.Run("failing to connect", func(t *testing.T) {
+		_, stderr, code, err := mainRun(t, env, "serve", "--http-addr", freePort(t),
+			"--nats-url", "nats://"+svc.User+":"+svc.Password+"@127.0.0.1:1")
+		if code == 0 || err == nil {
+			t.Fatalf("serve on a closed port: exit %d, err %v; want a failure", code, err)
+		}
+		if strings.Contains(err.Error()+stderr, svc.Password) {
+			t.Fatalf("the NATS password is in the error or log: %v\n%s", err, stderr)
+		}
+	})
+}
