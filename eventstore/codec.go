@@ -50,7 +50,12 @@ var ErrMalformed = errors.New("malformed event")
 // written), not a copy: keeping it keeps data alive, and data must not be
 // changed while the event is in use. Its capacity ends with it, so
 // appending to it copies. Every string of the event is a copy.
-func Decode(data []byte) (domain.Event, error) {
+func Decode(data []byte) (domain.Event, error) { return decodeOn("", data) }
+
+// decodeOn is Decode of a message stored on subject: unless subject is "",
+// the event's own subject must be subject, or it returns ErrOffSubject
+// (wrapped).
+func decodeOn(subject string, data []byte) (domain.Event, error) {
 	var env rawEnvelope
 	if err := env.read(data); err != nil {
 		return domain.Event{}, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -70,6 +75,9 @@ func Decode(data []byte) (domain.Event, error) {
 	owner, err := ParseSubject(string(env.subject))
 	if err != nil {
 		return domain.Event{}, fmt.Errorf("%w: subject %q", ErrMalformed, env.subject)
+	}
+	if subject != "" && string(env.subject) != subject {
+		return domain.Event{}, ErrOffSubject
 	}
 	e.Kind = kindString(typ[len(TypePrefix) : len(typ)-len(TypeVersion)])
 	e.Owner = owner

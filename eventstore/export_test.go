@@ -1,6 +1,13 @@
 package eventstore
 
-import "time"
+import (
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stream is the store's stream, for tests that read or change it directly.
+func (s *Store) Stream() jetstream.Stream { return s.stream }
 
 // BarrierUsesDirectGet reports whether the read barrier's rounds, as of the
 // last one, may be answered by direct gets. Read it only after a LastSeq

@@ -2,7 +2,10 @@ package eventstore
 
 import (
 	"context"
+	"log/slog"
 	"sync/atomic"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/ssoattr/ssoattr/domain"
 )
@@ -50,11 +53,17 @@ func (s *Store) Follow(ctx context.Context, from uint64, h Handler) error {
 	// This process's own attribute events come from the writers that
 	// appended them (see ownEvents), the others are decoded.
 	defer s.own.follow()()
-	decode := func(subject string, data []byte) (domain.Event, error) {
-		if e, ok := s.own.take(subject, data); ok {
+	decode := func(seq uint64, subject string, hdr nats.Header, data []byte) (domain.Event, error) {
+		if e, ok := s.own.take(subject, data, hdr.Get(SignatureHeader)); ok {
 			return e, nil
 		}
-		return Decode(data)
+		e, err := s.check(seq, subject, hdr, data)
+		if err != nil {
+			s.rejected.Add(1)
+			s.cfg.Log.Error("event refused", slog.Uint64("seq", seq), slog.String("subject", subject),
+				slog.String("reason", Reason(err)))
+		}
+		return e, err
 	}
 	var batch []Msg
 	err := s.tail(ctx, nil, max(from, 1), decode, func(m Msg) error {

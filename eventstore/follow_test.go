@@ -22,7 +22,7 @@ func publishBacklog(t *testing.T, js jetstream.JetStream, owner domain.Owner, n 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := js.PublishAsync(eventstore.Subject(owner), data); err != nil {
+		if _, err := js.PublishMsgAsync(signed(eventstore.Subject(owner), data)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -28,13 +28,14 @@ type ownEvents struct {
 
 type ownEvent struct {
 	data []byte
+	sig  string // its signature: a copy of the bytes without it is not ours
 	e    domain.Event
 }
 
-// offer keeps e, encoded as data, for the follower while it is published
-// on subject. It reports whether it did; a caller that got true calls
-// withdraw if the publish fails.
-func (o *ownEvents) offer(subject string, data []byte, e domain.Event) bool {
+// offer keeps e, encoded as data and signed with sig, for the follower
+// while it is published on subject. It reports whether it did; a caller
+// that got true calls withdraw if the publish fails.
+func (o *ownEvents) offer(subject string, data []byte, sig string, e domain.Event) bool {
 	if o.following.Load() == 0 || !roundTrips(e) {
 		return false
 	}
@@ -45,7 +46,7 @@ func (o *ownEvents) offer(subject string, data []byte, e domain.Event) bool {
 	// Another append in flight on this subject loses its entry: at most
 	// one of the two is stored, and the follower decodes whichever it is
 	// if the bytes differ.
-	o.bySubject[subject] = ownEvent{data: data, e: e}
+	o.bySubject[subject] = ownEvent{data: data, sig: sig, e: e}
 	o.mu.Unlock()
 	return true
 }
@@ -59,13 +60,15 @@ func (o *ownEvents) withdraw(subject string, data []byte) {
 	o.mu.Unlock()
 }
 
-// take returns the event offered for subject if data, the stored message,
-// is what was published for it.
-func (o *ownEvents) take(subject string, data []byte) (domain.Event, bool) {
+// take returns the event offered for subject if data and sig, the stored
+// message and its signature, are what was published for it: the same bytes
+// on the same subject with the same signature are the event this process
+// signed, so the follower need not verify it.
+func (o *ownEvents) take(subject string, data []byte, sig string) (domain.Event, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	own, ok := o.bySubject[subject]
-	if !ok || !bytes.Equal(own.data, data) {
+	if !ok || own.sig != sig || !bytes.Equal(own.data, data) {
 		return domain.Event{}, false
 	}
 	delete(o.bySubject, subject)

@@ -43,7 +43,7 @@ func TestFollow_OwnEventsHandedOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(ctx, eventstore.Subject(domain.UserAttrsOwner("zusr0")), first); err != nil {
+	if _, err := js.PublishMsg(ctx, signed(eventstore.Subject(domain.UserAttrsOwner("zusr0")), first)); err != nil {
 		t.Fatal(err)
 	}
 	waitFollowed := func(seq uint64) {
@@ -83,7 +83,7 @@ func TestFollow_OwnEventsHandedOver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(ctx, eventstore.Subject(owner), other); err != nil {
+	if _, err := js.PublishMsg(ctx, signed(eventstore.Subject(owner), other)); err != nil {
 		t.Fatal(err)
 	}
 	deleted := domain.Event{ID: eventstore.NewID(), Kind: domain.KindAttrDeleted, Owner: owner,

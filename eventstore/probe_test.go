@@ -39,7 +39,7 @@ func publish(t *testing.T, w jetstream.JetStream, owner domain.Owner) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ack, err := w.Publish(t.Context(), eventstore.Subject(owner), data)
+	ack, err := w.PublishMsg(t.Context(), signed(eventstore.Subject(owner), data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestLastSeq_GapsTurnDirectGetsOff(t *testing.T) {
 	if err := st.DeleteMsg(ctx, 2); err != nil {
 		t.Fatal(err)
 	}
-	s, err := eventstore.Attach(ctx, js, cfg.Name)
+	s, err := eventstore.Attach(ctx, js, eventstore.Config{Stream: cfg.Name, Keys: testKeys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ import (
 // outcome unknown anyway (see sso's landedAnyway). Like jetstream.Publish,
 // it tries again after a pause when no server answers, which is what a
 // moment without a stream leader looks like.
-func (s *Store) publish(ctx context.Context, subject string, data []byte, expected uint64) (uint64, error) {
+func (s *Store) publish(ctx context.Context, subject string, data []byte, sig string, expected uint64) (uint64, error) {
 	s.appending.Add(1)
 	defer s.appending.Add(-1)
 	m := pubMsgs.Get().(*nats.Msg)
@@ -41,6 +41,7 @@ func (s *Store) publish(ctx context.Context, subject string, data []byte, expect
 	// The header is encoded while the request is sent, so one map per
 	// pooled message is reused: only its value changes.
 	m.Header[jetstream.ExpectedLastSubjSeqHeader][0] = strconv.FormatUint(expected, 10)
+	m.Header[SignatureHeader][0] = sig
 	nc := s.js.Conn()
 	for attempt := 0; ; attempt++ {
 		timeout := publishTimeout
@@ -71,7 +72,8 @@ func (s *Store) publish(ctx context.Context, subject string, data []byte, expect
 const publishTimeout = 5 * time.Second
 
 var pubMsgs = sync.Pool{New: func() any {
-	return &nats.Msg{Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: make([]string, 1)}}
+	return &nats.Msg{Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: make([]string, 1),
+		SignatureHeader: make([]string, 1)}}
 }}
 
 // parseAck reads a publish acknowledgement as jetstream.Publish does: an

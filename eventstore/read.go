@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ssoattr/ssoattr/domain"
@@ -18,10 +20,11 @@ import (
 // stored CloudEvents JSON, and the decoded event (Err wraps ErrMalformed when
 // the message is not an ssoattr event).
 type Msg struct {
-	Seq   uint64
-	Data  []byte
-	Event domain.Event
-	Err   error
+	Seq     uint64
+	Subject string
+	Data    []byte
+	Event   domain.Event
+	Err     error
 	// Pending is how many more messages matching the reader's filters the
 	// stream held when this one was delivered (0: the reader is caught up).
 	Pending uint64
@@ -29,9 +32,13 @@ type Msg struct {
 
 // Attach returns a Store on an existing stream without creating or changing
 // it: the CLI's readers use it, and must not reconfigure a running service's
-// stream. It returns jetstream.ErrStreamNotFound (wrapped) if there is none.
-func Attach(ctx context.Context, js jetstream.JetStream, name string) (*Store, error) {
-	c := Config{Stream: name}.withDefaults()
+// stream. c.Keys verify what it reads (required). It returns
+// jetstream.ErrStreamNotFound (wrapped) if there is no stream.
+func Attach(ctx context.Context, js jetstream.JetStream, c Config) (*Store, error) {
+	c = c.withDefaults()
+	if c.Keys == nil {
+		return nil, errors.New("attach to stream: no event signing keys")
+	}
 	st, err := js.Stream(ctx, c.Stream)
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", c.Stream, err)
@@ -114,8 +121,8 @@ func (s *Store) Scan(ctx context.Context, filters []string, from, to uint64, h f
 		if to > 0 && seq > to {
 			return nil
 		}
-		e, derr := Decode(msg.Data())
-		if !h(Msg{Seq: seq, Data: msg.Data(), Event: e, Err: derr, Pending: pending}) {
+		e, derr := s.check(seq, msg.Subject(), msg.Headers(), msg.Data())
+		if !h(Msg{Seq: seq, Subject: msg.Subject(), Data: msg.Data(), Event: e, Err: derr, Pending: pending}) {
 			return nil
 		}
 		if pending == 0 || to > 0 && seq >= to {
@@ -143,14 +150,12 @@ func (s *Store) ReadOwners(ctx context.Context, owners []domain.Owner, from uint
 // recovers from gaps and reconnects, so nothing is skipped or delivered
 // twice; a reader that stops can resume exactly at its last sequence + 1.
 func (s *Store) Tail(ctx context.Context, filters []string, from uint64, h func(Msg) error) error {
-	return s.tail(ctx, filters, from, decodeMsg, h)
+	return s.tail(ctx, filters, from, s.check, h)
 }
 
-// decodeMsg is how a reader gets a message's event: Decode.
-func decodeMsg(_ string, data []byte) (domain.Event, error) { return Decode(data) }
-
-// tail is Tail with the messages' events read by decode.
-func (s *Store) tail(ctx context.Context, filters []string, from uint64, decode func(subject string, data []byte) (domain.Event, error), h func(Msg) error) error {
+// tail is Tail with the messages' events read by decode (Store.check, or
+// the follower's own).
+func (s *Store) tail(ctx context.Context, filters []string, from uint64, decode func(seq uint64, subject string, hdr nats.Header, data []byte) (domain.Event, error), h func(Msg) error) error {
 	if from == 0 {
 		last, err := s.fetchLastSeq(ctx)
 		if err != nil {
@@ -184,8 +189,8 @@ func (s *Store) tail(ctx context.Context, filters []string, from uint64, decode 
 			failed <- fmt.Errorf("delivered message without a stream position (reply subject %q)", msg.Reply())
 			return
 		}
-		e, derr := decode(msg.Subject(), msg.Data())
-		if err := h(Msg{Seq: seq, Data: msg.Data(), Event: e, Err: derr, Pending: pending}); err != nil {
+		e, derr := decode(seq, msg.Subject(), msg.Headers(), msg.Data())
+		if err := h(Msg{Seq: seq, Subject: msg.Subject(), Data: msg.Data(), Event: e, Err: derr, Pending: pending}); err != nil {
 			ended = true
 			failed <- err
 		}
@@ -256,9 +261,10 @@ func ackPosition(reply string) (seq, pending uint64, ok bool) {
 
 // TailEvents is Tail over the events of one user (every user when userID
 // is empty; see UserFilters) whose kind is one of kinds (every kind when
-// kinds is empty), with each event's stored JSON. Malformed messages and
-// other kinds are passed over.
-func (s *Store) TailEvents(ctx context.Context, userID string, kinds []string, from uint64, h func(seq uint64, e domain.Event, data []byte) error) error {
+// kinds is empty), with each event's stored JSON. Other kinds are passed
+// over, and so are the messages a reader refuses (see Store.check): those
+// go to refused instead, unless it is nil.
+func (s *Store) TailEvents(ctx context.Context, userID string, kinds []string, from uint64, h func(seq uint64, e domain.Event, data []byte) error, refused func(seq uint64, err error)) error {
 	var owners []domain.OwnerKind
 	want := make(map[string]bool, len(kinds))
 	for _, k := range kinds {
@@ -273,7 +279,13 @@ func (s *Store) TailEvents(ctx context.Context, userID string, kinds []string, f
 		return fmt.Errorf("no known event kind in %q", kinds)
 	}
 	return s.Tail(ctx, UserFilters(userID, owners...), from, func(m Msg) error {
-		if m.Err != nil || len(want) > 0 && !want[m.Event.Kind] {
+		if m.Err != nil {
+			if refused != nil {
+				refused(m.Seq, m.Err)
+			}
+			return nil
+		}
+		if len(want) > 0 && !want[m.Event.Kind] {
 			return nil
 		}
 		return h(m.Seq, m.Event, m.Data)

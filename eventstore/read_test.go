@@ -157,7 +157,7 @@ func TestTail_ResumesWithoutGapOrDuplicate(t *testing.T) {
 					return errStop
 				}
 				return nil
-			})
+			}, nil)
 		}()
 		during()
 		if err := <-done; !errors.Is(err, errStop) {

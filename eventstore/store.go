@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -32,6 +34,13 @@ type Config struct {
 	// as exact as its answer to a request, and reading it costs no round
 	// trip and no wait.
 	LocalLastSeq func(stream string) (uint64, error)
+	// Keys sign every event appended and verify every event read
+	// (required; see sign.go). The first key signs.
+	Keys *Keys
+	// Log receives the follower's note of each message it refuses (its
+	// sequence and the reason, nothing of its content) and a forged
+	// high-water mark. Default: discarded.
+	Log *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -43,6 +52,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxMsgSize <= 0 {
 		c.MaxMsgSize = 1 << 20
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
 	}
 	return c
 }
@@ -93,21 +105,60 @@ type Store struct {
 	batchSlots chan struct{} // atomic batches being sent (see AppendAll)
 	own        ownEvents     // events being appended, for this process's follower
 	appending  atomic.Int64  // appends awaiting their acknowledgement (see LastSeq)
+
+	keys       *Keys
+	signedFrom uint64        // the high-water mark: from here on every event is signed
+	rejected   atomic.Uint64 // messages the follower refused (see Rejected)
 }
 
 // Open returns a Store on the stream, creating it, or updating it to
-// StreamConfig(c), only when it is missing or configured otherwise. A NATS
-// user that may read the stream's configuration but not change it (the
-// service role) can so open a stream someone else set up.
+// StreamConfig(c), only when it is missing, configured otherwise, or has no
+// signing high-water mark yet. A NATS user that may read the stream's
+// configuration but not change it (the service role) can so open a stream
+// someone else set up.
+//
+// The mark is recorded in the stream's metadata by the first store that
+// opens the stream with signing: the stream's next sequence (1 for a new
+// stream), below which unsigned events, written before signing existed,
+// are still accepted. Later opens keep it. A store that may not record it
+// on a stream that has none treats every event as one that must be signed.
+// It returns an error without c.Keys.
 func Open(ctx context.Context, js jetstream.JetStream, c Config) (*Store, error) {
 	c = c.withDefaults()
+	if c.Keys == nil {
+		return nil, errors.New("open stream: no event signing keys")
+	}
 	want := StreamConfig(c)
 	st, err := js.Stream(ctx, c.Stream)
-	if err == nil && ConfigMatches(st.CachedInfo().Config, want) {
-		return newStore(js, st, c), nil
-	}
 	if err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 		return nil, fmt.Errorf("stream %s: %w", c.Stream, err)
+	}
+	marked := false
+	if err == nil {
+		info := st.CachedInfo()
+		_, marked, _ = c.Keys.readMark(c.Stream, info.Config.Metadata)
+		if marked && ConfigMatches(info.Config, want) {
+			return newStore(js, st, c), nil
+		}
+		want.Metadata = maps.Clone(info.Config.Metadata)
+		if want.Metadata == nil {
+			want.Metadata = map[string]string{}
+		}
+		if !marked {
+			maps.Copy(want.Metadata, c.Keys.signedMark(c.Stream, info.State.LastSeq+1))
+		}
+		if !marked && ConfigMatches(info.Config, want) {
+			// Only the mark is missing: record it if allowed to.
+			updated, uerr := js.UpdateStream(ctx, want)
+			if uerr != nil {
+				c.Log.Warn("cannot record the stream's signing high-water mark: every event must be signed",
+					slog.String("stream", c.Stream), slog.Any("err", uerr))
+				return newStore(js, st, c), nil
+			}
+			return newStore(js, updated, c), nil
+		}
+	} else {
+		want.Metadata = c.Keys.signedMark(c.Stream, 1)
 	}
 	st, err = js.CreateOrUpdateStream(ctx, want)
 	if err != nil {
@@ -129,6 +180,16 @@ func ConfigMatches(got, want jetstream.StreamConfig) bool {
 		got.AllowAtomicPublish == want.AllowAtomicPublish && got.AllowRollup == want.AllowRollup &&
 		got.AllowMsgTTL == want.AllowMsgTTL && got.Sealed == want.Sealed
 }
+
+// Rejected returns how many stored messages this store's followers have
+// refused to deliver as events: unsigned above the high-water mark, with a
+// signature that does not verify, stored on another owner's subject, or
+// not decodable. Each was logged once, with its sequence.
+func (s *Store) Rejected() uint64 { return s.rejected.Load() }
+
+// SignedFrom returns the high-water mark: the first stream sequence from
+// which every event must be signed.
+func (s *Store) SignedFrom() uint64 { return s.signedFrom }
 
 // StreamName returns the name of the stream the store writes to.
 func (s *Store) StreamName() string { return s.cfg.Stream }
@@ -153,8 +214,9 @@ func (s *Store) Append(ctx context.Context, e domain.Event, expected uint64) (ui
 		return 0, err
 	}
 	subject := Subject(e.Owner)
-	offered := s.own.offer(subject, data, e)
-	seq, err := s.publish(ctx, subject, data, expected)
+	sig := s.keys.Sign(subject, data)
+	offered := s.own.offer(subject, data, sig, e)
+	seq, err := s.publish(ctx, subject, data, sig, expected)
 	if err != nil {
 		if offered {
 			// Perhaps stored all the same (a lost acknowledgement): the
@@ -226,6 +288,7 @@ func (s *Store) appendBatch(ctx context.Context, ps []domain.Pending) (uint64, e
 		}
 		m := nats.NewMsg(Subject(p.Event.Owner))
 		m.Data = data
+		m.Header.Set(SignatureHeader, s.keys.Sign(m.Subject, data))
 		m.Header.Set("Nats-Batch-Id", batch)
 		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
 		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(p.Expected, 10))
@@ -284,7 +347,17 @@ func mapErr(err error) error {
 }
 
 func newStore(js jetstream.JetStream, st jetstream.Stream, c Config) *Store {
-	s := &Store{js: js, stream: st, cfg: c, batchSlots: make(chan struct{}, maxOpenBatches)}
+	s := &Store{js: js, stream: st, cfg: c, batchSlots: make(chan struct{}, maxOpenBatches), keys: c.Keys, signedFrom: 1}
+	if info := st.CachedInfo(); info != nil {
+		mark, ok, forged := c.Keys.readMark(c.Stream, info.Config.Metadata)
+		if forged {
+			c.Log.Error("stream's signing high-water mark does not verify: every event must be signed",
+				slog.String("stream", c.Stream))
+		}
+		if ok {
+			s.signedFrom = mark
+		}
+	}
 	s.probe = &lastSeqProbe{s: s, recheck: probeRecheck}
 	s.barrier.fetch = s.probe.lastSeq
 	return s
@@ -338,7 +411,7 @@ func (s *Store) Landed(ctx context.Context, e domain.Event) (uint64, bool, error
 	if err != nil {
 		return 0, false, fmt.Errorf("last event of %s: %w", e.Owner, err)
 	}
-	got, err := Decode(msg.Data)
+	got, err := s.check(msg.Sequence, msg.Subject, msg.Header, msg.Data)
 	if err != nil || got.ID != e.ID {
 		return 0, false, nil
 	}

@@ -35,7 +35,7 @@ func benchStore(b *testing.B) *eventstore.Store {
 	if err != nil {
 		b.Fatalf("jetstream: %v", err)
 	}
-	s, err := eventstore.Open(context.Background(), js, eventstore.Config{})
+	s, err := eventstore.Open(context.Background(), js, eventstore.Config{Keys: testKeys})
 	if err != nil {
 		b.Fatalf("Open: %v", err)
 	}

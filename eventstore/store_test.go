@@ -43,10 +43,30 @@ func runJetStream(t testing.TB) jetstream.JetStream {
 	return js
 }
 
+// testKeys are the event signing keys of the tests' stores.
+var testKeys = mustKeys([]byte("0123456789abcdef0123456789abcdef"))
+
+func mustKeys(keys ...[]byte) *eventstore.Keys {
+	k, err := eventstore.NewKeys(keys...)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+// signed returns a message of data on subject signed with testKeys, as
+// the service would publish it.
+func signed(subject string, data []byte) *nats.Msg {
+	m := nats.NewMsg(subject)
+	m.Data = data
+	m.Header.Set(eventstore.SignatureHeader, testKeys.Sign(subject, data))
+	return m
+}
+
 func openStore(t testing.TB) (*eventstore.Store, jetstream.JetStream) {
 	t.Helper()
 	js := runJetStream(t)
-	s, err := eventstore.Open(t.Context(), js, eventstore.Config{})
+	s, err := eventstore.Open(t.Context(), js, eventstore.Config{Keys: testKeys})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -84,7 +104,7 @@ func TestOpen_StreamConfig(t *testing.T) {
 		t.Fatalf("stream config = %+v, want sso.>, file storage, kept forever, no delete/purge, atomic batches", cfg)
 	}
 	// Opening again (a second instance, a restart) keeps the stream.
-	if _, err := eventstore.Open(t.Context(), js, eventstore.Config{}); err != nil {
+	if _, err := eventstore.Open(t.Context(), js, eventstore.Config{Keys: testKeys}); err != nil {
 		t.Fatalf("Open again: %v", err)
 	}
 }
@@ -312,7 +332,7 @@ func TestFollowAndRead(t *testing.T) {
 		want = append(want, e.ID)
 	}
 	// A message that is not an ssoattr event still counts as a sequence.
-	if _, err := js.Publish(ctx, "sso.uattr.zusr9", []byte("not an event")); err != nil {
+	if _, err := js.PublishMsg(ctx, signed("sso.uattr.zusr9", []byte("not an event"))); err != nil {
 		t.Fatal(err)
 	}
 

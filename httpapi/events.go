@@ -24,7 +24,10 @@ type EventSource interface {
 	// (every user when userID is empty) whose kind is one of kinds (every
 	// kind when empty), from sequence from (0: only new ones), with their
 	// stored JSON, until ctx ends or h returns an error.
-	TailEvents(ctx context.Context, userID string, kinds []string, from uint64, h func(seq uint64, e domain.Event, data []byte) error) error
+	// Messages a reader refuses (unsigned, forged, on another owner's
+	// subject, undecodable) are never delivered: they go to refused, if
+	// not nil (the service's follower has logged and counted each).
+	TailEvents(ctx context.Context, userID string, kinds []string, from uint64, h func(seq uint64, e domain.Event, data []byte) error, refused func(seq uint64, err error)) error
 }
 
 // eventKinds are the values the type filter accepts.
@@ -160,7 +163,7 @@ func (s *Server) events(c echo.Context) error {
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-		})
+		}, nil)
 	}()
 	defer func() {
 		cancel()

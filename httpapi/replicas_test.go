@@ -243,7 +243,13 @@ func TestReplicas_UndecryptableValueIs500(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := nodetest.Start(t, nodetest.WithNATS(url))
-	b := nodetest.Start(t, nodetest.WithNATS(url), func(o *node.Options) { o.Keys = otherKeys })
+	// b shares a's event signing keys (else neither would accept the
+	// other's events at all), but not its Fernet key.
+	signKeys, err := node.EventKeys(nodetest.Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := nodetest.Start(t, nodetest.WithNATS(url), func(o *node.Options) { o.Keys, o.Stream.Keys = otherKeys, signKeys })
 	rootA, _ := a.SuperUser("root-a")
 	_, bobID := b.SuperUser("bob") // b's accounts and tokens use b's key
 	bob := b.Login("bob", nodetest.Password)

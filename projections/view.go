@@ -75,7 +75,7 @@ type View struct {
 	userSessions map[string]map[string]struct{} // user id -> session ids
 	uattrs       map[string]*attrSet            // by user id
 	sattrs       map[string]*attrSet            // by session id
-	skipped      uint64                         // malformed messages seen
+	skipped      uint64                         // messages refused (see Skipped)
 
 	applied atomic.Uint64
 	waits   waits
@@ -189,12 +189,18 @@ func (v *View) advance(seq uint64) {
 	}
 }
 
-// Handle applies one stream message: an event, or a malformed message
-// (err != nil), which is counted and skipped. It is the follower's handler.
+// Handle applies one stream message: an event, or a message the reader
+// refused (err != nil: unsigned, forged, stored on another owner's subject,
+// or not decodable), which is counted and not applied. For a refused
+// message e holds only the owner of the subject it is stored on: that
+// owner's last sequence becomes seq all the same, since the stream's
+// expected-sequence check counts every message on the subject, so later
+// writes to the owner still succeed. It is the follower's handler.
 func (v *View) Handle(seq uint64, e domain.Event, err error) {
 	if err != nil {
 		v.mu.Lock()
 		v.skipped++
+		v.touch(e.Owner, seq)
 		v.mu.Unlock()
 		v.advance(seq)
 		return
@@ -202,7 +208,50 @@ func (v *View) Handle(seq uint64, e domain.Event, err error) {
 	v.Apply(e, seq)
 }
 
-// Skipped returns how many malformed messages the view has passed over.
+// touch records seq as the last sequence of o's subject without changing
+// its state. An owner the view holds nothing of keeps nothing: a user or
+// session that does not exist cannot be written to, and a new one gets a
+// fresh id (a username claim, keyed by a hash, is kept as a free claim).
+func (v *View) touch(o domain.Owner, seq uint64) {
+	switch o.Kind {
+	case domain.OwnerUserAttrs, domain.OwnerSessionAttrs:
+		sets, key := v.uattrs, o.User
+		if o.Kind == domain.OwnerSessionAttrs {
+			sets, key = v.sattrs, o.Session
+		}
+		set := sets[key]
+		if set == nil {
+			if o.Kind == domain.OwnerSessionAttrs {
+				if _, ok := v.sessions[key]; !ok {
+					return
+				}
+			} else if _, ok := v.users[key]; !ok {
+				return
+			}
+			set = &attrSet{attrs: make(map[attrName]attrVal)}
+			sets[key] = set
+		}
+		set.seq = seq
+	case domain.OwnerUser:
+		if ue, ok := v.users[o.User]; ok {
+			ue.seq = seq
+			v.users[o.User] = ue
+		}
+	case domain.OwnerSession:
+		if se, ok := v.sessions[o.Session]; ok {
+			se.seq = seq
+			v.sessions[o.Session] = se
+		}
+	case domain.OwnerUsername:
+		c := v.claims[o.User]
+		c.seq = seq
+		v.claims[o.User] = c
+	}
+}
+
+// Skipped returns how many stream messages the view has refused to apply
+// (see Handle); each was logged, with its sequence, by the store that
+// delivered it. It never decreases.
 func (v *View) Skipped() uint64 {
 	v.mu.RLock()
 	defer v.mu.RUnlock()

@@ -312,6 +312,46 @@ func TestView_HandleSkipsMalformed(t *testing.T) {
 	}
 }
 
+// A refused message (forged, off-subject, undecodable) changes no state,
+// but its subject's owner takes its sequence: the stream counts it for the
+// next append's expected sequence, so the owner stays writable.
+func TestView_HandleRefusedKeepsOwnerWritable(t *testing.T) {
+	f := newFixture()
+	f.user("zusr1", "alice")
+	f.session("zusr1", "zust1", domain.Never)
+	f.set(domain.UserAttrsOwner("zusr1"), "a", `1`, domain.Never)
+	refused := errors.New("event signature does not verify")
+	owners := []domain.Owner{
+		domain.UserAttrsOwner("zusr1"), domain.UserOwner("zusr1"), domain.SessionOwner("zusr1", "zust1"),
+		domain.SessionAttrsOwner("zusr1", "zust1"), domain.UsernameOwner("alice"),
+	}
+	for _, o := range owners {
+		f.seq++
+		f.v.Handle(f.seq, domain.Event{Owner: o}, refused)
+		if got := f.v.LastSeq(o); got != f.seq {
+			t.Errorf("LastSeq(%v) after a refused message at %d = %d, want %d", o, f.seq, got, f.seq)
+		}
+	}
+	if f.v.Skipped() != uint64(len(owners)) || f.v.Applied() != f.seq {
+		t.Fatalf("Skipped = %d, Applied = %d; want %d, %d", f.v.Skipped(), f.v.Applied(), len(owners), f.seq)
+	}
+	if a, err := f.v.Get(domain.UserAttrsOwner("zusr1"), "a"); err != nil || string(a.Value) != "1" {
+		t.Fatalf("the attribute after refused messages: %v %v, want 1", a, err)
+	}
+	if u, _, ok := f.v.User("zusr1"); !ok || u.Username != "alice" {
+		t.Fatal("the account changed after a refused message")
+	}
+	if id, _ := f.v.UsernameClaim("alice"); id != "" {
+		t.Fatalf("a refused message on a free claim gave it to %q", id)
+	}
+	// An owner the view holds nothing of stays so.
+	f.seq++
+	f.v.Handle(f.seq, domain.Event{Owner: domain.UserAttrsOwner("zusr9")}, refused)
+	if got := f.v.LastSeq(domain.UserAttrsOwner("zusr9")); got != 0 {
+		t.Fatalf("LastSeq of a user that does not exist = %d, want 0", got)
+	}
+}
+
 func TestView_WaitApplied(t *testing.T) {
 	f := newFixture()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)

@@ -1,6 +1,8 @@
 package sso
 
 import (
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -41,6 +43,21 @@ func ParseKeyring(s string) (*Keyring, error) {
 		return nil, fmt.Errorf("decode Fernet key: %w", err)
 	}
 	return &Keyring{keys: keys, ustCache: make(map[string]string)}, nil
+}
+
+// Derive returns a 32-byte key for each Fernet key, in the keyring's order,
+// derived with HKDF-SHA256 under info: keys for another purpose (signing
+// events) that rotate with the Fernet keys and reveal nothing of them.
+func (k *Keyring) Derive(info string) [][]byte {
+	out := make([][]byte, len(k.keys))
+	for i, key := range k.keys {
+		d, err := hkdf.Key(sha256.New, key[:], nil, info, 32)
+		if err != nil {
+			panic(err) // only a key length over 255 hashes fails
+		}
+		out[i] = d
+	}
+	return out
 }
 
 // NewKey returns a fresh random Fernet key in its text form.

@@ -32,8 +32,11 @@ func auditRun(t *testing.T, inst *nodetest.Instance, args ...string) (string, st
 
 func auditEnv(inst *nodetest.Instance) func(string) string {
 	return func(k string) string {
-		if k == "SSOATTR_DATA_DIR" {
+		switch k {
+		case "SSOATTR_DATA_DIR":
 			return inst.DataDir()
+		case "SSOATTR_FERNET_KEY":
+			return nodetest.KeyText
 		}
 		return ""
 	}

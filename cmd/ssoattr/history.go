@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,19 +24,29 @@ import (
 type streamFlags struct {
 	clientFlags
 	stream string
+	// fernetKey (SSOATTR_FERNET_KEY), or else the data directory's
+	// fernet.key, gives the keys that verify the events' signatures.
+	fernetKey string
 }
 
 func (f *streamFlags) register(fs *flagSet) {
 	f.clientFlags.register(fs, node.RoleReader)
 	fs.StringEnv(&f.stream, "stream", "SSOATTR_STREAM", "SSO", "JetStream stream name")
+	f.fernetKey = fs.getenv("SSOATTR_FERNET_KEY")
 }
 
-// open connects to NATS and attaches to the existing stream, read only.
-// The returned context ends if the server refuses a request (see
-// clientFlags.connect); pass errors through refusal.
+// open connects to NATS and attaches to the existing stream, read only,
+// with the keys that verify its events. The returned context ends if the
+// server refuses a request (see clientFlags.connect); pass errors through
+// refusal.
 func (f *streamFlags) open(ctx context.Context) (context.Context, *nats.Conn, *eventstore.Store, error) {
 	ctx, nc, c, err := f.connect(ctx)
 	if err != nil {
+		return ctx, nil, nil, err
+	}
+	keys, err := f.keys()
+	if err != nil {
+		nc.Close()
 		return ctx, nil, nil, err
 	}
 	js, err := jetStream(nc, c)
@@ -42,12 +54,38 @@ func (f *streamFlags) open(ctx context.Context) (context.Context, *nats.Conn, *e
 		nc.Close()
 		return ctx, nil, nil, err
 	}
-	st, err := eventstore.Attach(ctx, js, f.stream)
+	st, err := eventstore.Attach(ctx, js, eventstore.Config{Stream: f.stream, Keys: keys})
 	if err != nil {
 		nc.Close()
 		return ctx, nil, nil, refusal(ctx, err)
 	}
 	return ctx, nc, st, nil
+}
+
+// keys returns the keys that verify the events: derived from
+// SSOATTR_FERNET_KEY, or else from the data directory's fernet.key, which
+// a reader never creates. Its error names what it looked for.
+func (f *streamFlags) keys() (*eventstore.Keys, error) {
+	text, from := f.fernetKey, "SSOATTR_FERNET_KEY"
+	if text == "" {
+		from = filepath.Join(f.dataDir, "fernet.key")
+		data, err := os.ReadFile(from)
+		if err != nil {
+			return nil, fmt.Errorf("the service's key, which verifies its events: read %s (or set SSOATTR_FERNET_KEY or --data-dir): %w", from, err)
+		}
+		text = strings.TrimSpace(string(data))
+	}
+	ring, err := sso.ParseKeyring(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	return node.EventKeys(ring)
+}
+
+// noteRefused tells a CLI reader's user about a stored message that was
+// not shown: its sequence and why, never its content.
+func noteRefused(stderr io.Writer, m eventstore.Msg) {
+	fmt.Fprintf(stderr, "ssoattr: event at sequence %d refused: %s\n", m.Seq, eventstore.Reason(m.Err))
 }
 
 // timeFlag parses an optional SPEC 1.6 date-time flag value.
@@ -154,7 +192,11 @@ func historyCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	filters := eventstore.UserFilters(*user, domain.OwnerUserAttrs, domain.OwnerSessionAttrs)
 	err = st.Scan(ctx, filters, 1, 0, func(m eventstore.Msg) bool {
 		e := m.Event
-		if m.Err != nil || !since.IsZero() && e.Time.Before(since) || !until.IsZero() && e.Time.After(until) {
+		if m.Err != nil {
+			noteRefused(stderr, m)
+			return true
+		}
+		if !since.IsZero() && e.Time.Before(since) || !until.IsZero() && e.Time.After(until) {
 			return true
 		}
 		for _, ch := range sso.Changes(m.Seq, e) {

@@ -60,6 +60,7 @@ Usage:
   ssoattr history --user ID [flags]     a user's attribute changes, read from the stream (auditors)
   ssoattr replay --as-of T --out FILE   write the complete state as it was at T, as JSON lines
   ssoattr watch [--user ID] [--type T]  print events live as they are stored
+  ssoattr verify                        check every stored event's signature and subject
   ssoattr version                       the version, commit and Go version of this binary
   ssoattr help [COMMAND]                this text, or COMMAND's (as COMMAND --help)
 
@@ -118,6 +119,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return replayCommand(ctx, args[1:], stdout, stderr, getenv)
 	case "watch":
 		return watchCommand(ctx, args[1:], stdout, stderr, getenv)
+	case "verify":
+		return verifyCommand(ctx, args[1:], stdout, stderr, getenv)
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 && args[1] != "help" && !strings.HasPrefix(args[1], "-") {
 			return run(ctx, []string{args[1], "--help"}, stdout, stderr, getenv) // "help serve"

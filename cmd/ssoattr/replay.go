@@ -74,6 +74,8 @@ func replayCommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 	err = st.Scan(ctx, nil, 1, last, func(m eventstore.Msg) bool {
 		switch {
 		case m.Err != nil:
+			view.Handle(m.Seq, m.Event, m.Err)
+			noteRefused(stderr, m)
 			skipped++
 		case !m.Event.Time.After(at):
 			view.Apply(m.Event, m.Seq)
@@ -110,7 +112,7 @@ func replayCommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 	fmt.Fprintf(stderr, "replayed %d events up to sequence %d: %d users, %d sessions, %d attributes as of %s",
 		applied, last, n.users, n.sessions, n.attrs, domain.FormatTime(at))
 	if skipped > 0 {
-		fmt.Fprintf(stderr, " (%d malformed messages skipped)", skipped)
+		fmt.Fprintf(stderr, " (%d events refused)", skipped)
 	}
 	fmt.Fprintln(stderr)
 	return nil

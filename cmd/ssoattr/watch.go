@@ -65,7 +65,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		}
 		_, err := fmt.Fprintln(stdout, watchLine(seq, e))
 		return err
-	})
+	}, func(seq uint64, err error) { noteRefused(stderr, eventstore.Msg{Seq: seq, Err: err}) })
 	if err = refusal(ctx, err); errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil // interrupted: the normal end
 	}

@@ -104,6 +104,17 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 			n.Close(context.Background())
 		}
 	}()
+	if o.Stream.Keys == nil {
+		if o.Keys == nil {
+			return nil, errors.New("no Fernet keys")
+		}
+		if o.Stream.Keys, err = EventKeys(o.Keys); err != nil {
+			return nil, err
+		}
+	}
+	if o.Stream.Log == nil {
+		o.Stream.Log = o.Log
+	}
 	if err := n.connect(ctx, o); err != nil {
 		return nil, err
 	}
@@ -165,6 +176,12 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 	}()
 	o.Log.Info("listening", slog.String("http", n.HTTPAddr()), slog.String("nats", natsctx.RedactURL(n.NATSURL())))
 	return n, nil
+}
+
+// EventKeys returns the keys that sign and verify events, derived from the
+// Fernet keyring (the first signs).
+func EventKeys(k *sso.Keyring) (*eventstore.Keys, error) {
+	return eventstore.NewKeys(k.Derive(eventstore.KeyInfo)...)
 }
 
 // openStore creates or updates the stream. A cluster that is still electing

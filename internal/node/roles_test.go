@@ -204,7 +204,11 @@ func TestRoles_ReaderReads(t *testing.T) {
 	if err := js.Conn().Flush(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := eventstore.Attach(ctx, js, inst.Store.StreamName())
+	keys, err := node.EventKeys(nodetest.Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := eventstore.Attach(ctx, js, eventstore.Config{Stream: inst.Store.StreamName(), Keys: keys})
 	if err != nil {
 		t.Fatalf("attach as reader: %v", err)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/projections"
 	"github.com/ssoattr/ssoattr/sso"
 )
@@ -36,15 +37,22 @@ const rebuildStream = "SSO"
 // snapshot, secrets encrypted) every 100 events, and between them attr.set
 // events of one attribute each (16-byte name out of 100 per user, 32-byte
 // value) for random users created so far.
+// Every event is signed as the service signs it, so that the rebuild
+// verifies what it reads, as the service's does.
 type eventGen struct {
 	keys  *sso.Keyring
+	sign  *eventstore.Keys
 	rnd   *rand.Rand
 	users []string
 	n     int
 }
 
-func newEventGen(keys *sso.Keyring) *eventGen {
-	return &eventGen{keys: keys, rnd: rand.New(rand.NewPCG(1, 2))}
+func newEventGen(keys *sso.Keyring) (*eventGen, error) {
+	sign, err := node.EventKeys(keys)
+	if err != nil {
+		return nil, err
+	}
+	return &eventGen{keys: keys, sign: sign, rnd: rand.New(rand.NewPCG(1, 2))}, nil
 }
 
 func (g *eventGen) next() domain.Event {
@@ -97,7 +105,10 @@ func writeEvents(ctx context.Context, nc *nats.Conn, g *eventGen, n int) error {
 			return err
 		}
 		// No Nats-Msg-Id, as the service sends none.
-		if _, err := js.PublishAsync(eventstore.Subject(e.Owner), data); err != nil {
+		m := nats.NewMsg(eventstore.Subject(e.Owner))
+		m.Data = data
+		m.Header.Set(eventstore.SignatureHeader, g.sign.Sign(m.Subject, data))
+		if _, err := js.PublishMsgAsync(m); err != nil {
 			return fmt.Errorf("publish: %w", err)
 		}
 	}
@@ -113,7 +124,11 @@ func writeEvents(ctx context.Context, nc *nats.Conn, g *eventGen, n int) error {
 }
 
 // openStore connects afresh, as a new process would, and opens the store.
-func openStore(ctx context.Context, ns *server.Server) (*nats.Conn, *eventstore.Store, error) {
+func openStore(ctx context.Context, ns *server.Server, keys *sso.Keyring) (*nats.Conn, *eventstore.Store, error) {
+	sign, err := node.EventKeys(keys)
+	if err != nil {
+		return nil, nil, err
+	}
 	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns), nats.Name("bench-startup"))
 	if err != nil {
 		return nil, nil, err
@@ -123,7 +138,7 @@ func openStore(ctx context.Context, ns *server.Server) (*nats.Conn, *eventstore.
 		nc.Close()
 		return nil, nil, err
 	}
-	st, err := eventstore.Open(ctx, js, eventstore.Config{Stream: rebuildStream})
+	st, err := eventstore.Open(ctx, js, eventstore.Config{Stream: rebuildStream, Keys: sign})
 	if err != nil {
 		nc.Close()
 		return nil, nil, err
@@ -132,35 +147,57 @@ func openStore(ctx context.Context, ns *server.Server) (*nats.Conn, *eventstore.
 }
 
 // readback is the raw read-back: a fresh connection, the stream's last
-// sequence, then the ordered consumer the view's follower uses
-// (eventstore.Store.Follow), decoding every event with eventstore.Decode
-// and doing nothing else with it, until the last sequence.
+// sequence, then an ordered consumer with the buffer the view's follower
+// uses, decoding every event with eventstore.Decode and doing nothing else
+// with it, until the last sequence. It does not verify the signatures: the
+// rebuild's verifying them is part of what the ratio measures.
 func readback(ctx context.Context, ns *server.Server, want int) (time.Duration, error) {
 	start := time.Now()
-	nc, st, err := openStore(ctx, ns)
+	nc, err := nats.Connect(ns.ClientURL(), nats.InProcessServer(ns), nats.Name("bench-startup"))
 	if err != nil {
 		return 0, err
 	}
 	defer nc.Close()
-	last, err := st.LastSeq(ctx)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	st, err := js.Stream(ctx, rebuildStream)
+	if err != nil {
+		return 0, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	last := info.State.LastSeq
+	cons, err := js.OrderedConsumer(ctx, rebuildStream, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
 	if err != nil {
 		return 0, err
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	n, bad := 0, 0
-	err = st.Follow(runCtx, 1, func(seq uint64, _ domain.Event, err error) {
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		if n >= want {
+			return
+		}
 		n++
-		if err != nil {
+		if _, err := eventstore.Decode(msg.Data()); err != nil {
 			bad++
 		}
-		if seq >= last {
+		if n >= int(last) {
 			cancel()
 		}
-	})
+	}, jetstream.PullMaxMessages(2048))
+	if err != nil {
+		return 0, err
+	}
+	<-runCtx.Done()
 	took := time.Since(start)
-	if err != nil && (!errors.Is(err, context.Canceled) || ctx.Err() != nil) {
-		return 0, fmt.Errorf("read back: %w", err)
+	cc.Stop()
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
 	}
 	if n != want || bad != 0 {
 		return 0, fmt.Errorf("read back %d events (%d malformed), want %d", n, bad, want)
@@ -171,9 +208,9 @@ func readback(ctx context.Context, ns *server.Server, want int) (time.Duration, 
 // rebuild is the service's start-up: a fresh connection and a fresh View
 // caught up with the stream (projections.View.CatchUp, as internal/node
 // does), in this process.
-func rebuild(ctx context.Context, ns *server.Server, want int) (time.Duration, error) {
+func rebuild(ctx context.Context, ns *server.Server, keys *sso.Keyring, want int) (time.Duration, error) {
 	start := time.Now()
-	nc, st, err := openStore(ctx, ns)
+	nc, st, err := openStore(ctx, ns, keys)
 	if err != nil {
 		return 0, err
 	}
@@ -290,14 +327,16 @@ func startupChild(ctx context.Context, p params, dir string, stderr io.Writer) (
 // measureStartup writes the stream up to each size in turn and times reps
 // read-backs and rebuilds at each, alternating them.
 func measureStartup(ctx context.Context, ns *server.Server, nc *nats.Conn, keys *sso.Keyring, sizes []int, reps int, progress func(string, ...any)) ([]rebuildResult, error) {
-	js, err := jetstream.New(nc)
+	g, err := newEventGen(keys)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, eventstore.StreamConfig(eventstore.Config{Stream: rebuildStream})); err != nil {
+	// The stream as the service opens it, with its signing high-water mark.
+	onc, _, err := openStore(ctx, ns, keys)
+	if err != nil {
 		return nil, err
 	}
-	g := newEventGen(keys)
+	onc.Close()
 	var out []rebuildResult
 	for _, size := range sizes {
 		if size <= g.n {
@@ -320,7 +359,7 @@ func measureStartup(ctx context.Context, ns *server.Server, nc *nats.Conn, keys 
 			r.ReadbackCPUReps = append(r.ReadbackCPUReps, (cpuTime() - c0).Seconds())
 			gc()
 			c0 = cpuTime()
-			if d, err = rebuild(ctx, ns, size); err != nil {
+			if d, err = rebuild(ctx, ns, keys, size); err != nil {
 				return nil, err
 			}
 			r.RebuildReps = append(r.RebuildReps, d.Seconds())

@@ -20,16 +20,22 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ssoattr/ssoattr/eventstore"
 	"github.com/ssoattr/ssoattr/internal/natsctx"
 	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/projections"
 	"github.com/ssoattr/ssoattr/sso"
 )
 
-// Keys is the Fernet keyring every test instance shares, so replicas can
-// read each other's tokens and encrypted values.
+// KeyText is the Fernet key every test instance shares, as
+// SSOATTR_FERNET_KEY would give it (the CLI's readers verify the events
+// with it).
+var KeyText = sso.NewKey()
+
+// Keys is the Fernet keyring of KeyText, so replicas can read each other's
+// tokens and encrypted values, and verify each other's events.
 var Keys = func() *sso.Keyring {
-	k, err := sso.ParseKeyring(sso.NewKey())
+	k, err := sso.ParseKeyring(KeyText)
 	if err != nil {
 		panic(err)
 	}
@@ -56,8 +62,12 @@ func StartNATS(t testing.TB) (clientURL string, ns *server.Server) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	keys, err := node.EventKeys(Keys)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ns, creds, err := node.StartServer(ctx, node.ServerOptions{Host: "127.0.0.1", Port: server.RANDOM_PORT,
-		StoreDir: dir, CredsDir: filepath.Join(dir, "nats")})
+		StoreDir: dir, CredsDir: filepath.Join(dir, "nats"), Stream: eventstore.Config{Keys: keys}})
 	if err != nil {
 		t.Fatalf("nats-server: %v", err)
 	}
