@@ -99,6 +99,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.e.ServeHT
 func (s *Server) routes() {
 	e := s.e
 	e.GET("/healthz", s.healthz)
+	e.GET("/openapi.json", s.openapi)
 
 	e.POST("/zato/sso/user/login", s.login)
 	e.POST("/zato/sso/user/logout", s.logout)
