@@ -111,6 +111,9 @@ func apiDo(t *testing.T, inst *nodetest.Instance, method, path, contentType stri
 	if err != nil {
 		t.Fatalf("%s %s: %v (%q)", method, path, err, r.Raw)
 	}
+	if req, err := http.NewRequest(method, inst.URL+path, nil); err == nil {
+		nodetest.CheckAnswer(t, req, &http.Response{StatusCode: r.Status, Header: r.Header}, r.Raw)
+	}
 	return r
 }
 

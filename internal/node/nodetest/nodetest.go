@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/internal/apicheck"
 	"github.com/ssoattr/ssoattr/internal/natsctx"
 	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/projections"
@@ -276,7 +277,25 @@ func (i *Instance) Do(method, path string, body any) Response {
 	if err := json.Unmarshal(raw, &r.Body); err != nil {
 		i.t.Fatalf("%s %s: answer is not a JSON object: %q", method, path, raw)
 	}
+	CheckAnswer(i.t, req, resp, raw)
 	return r
+}
+
+// CheckAnswer fails the test (without stopping it) when an answer does not
+// match docs/openapi.json (internal/apicheck): Do checks every answer with
+// it, and tests that send requests of their own may too. body is the
+// answer's body; nil for a stream, whose status and headers alone are
+// checked.
+func CheckAnswer(t testing.TB, req *http.Request, resp *http.Response, body []byte) {
+	t.Helper()
+	d, err := apicheck.Load()
+	if err != nil {
+		t.Errorf("%v", err)
+		return
+	}
+	if err := d.Check(req, resp.StatusCode, resp.Header, body); err != nil {
+		t.Errorf("answer does not match docs/openapi.json (see docs/API.md): %v", err)
+	}
 }
 
 // Query sends a request with fields in the query string and no body.
