@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -402,5 +403,42 @@ func TestAttrs_OtherSession(t *testing.T) {
 	must(t, "user History", err)
 	if len(page.Changes) != 1 {
 		t.Fatalf("bob's user history of step = %+v, want 1 change", page.Changes)
+	}
+}
+
+// TestAttrs_Concurrent uses one client and one session from several
+// goroutines at once (under -race, the client's state is checked too).
+func TestAttrs_Concurrent(t *testing.T) {
+	e := newEnv(t)
+	const workers, each = 6, 5
+	errs := make(chan error, workers)
+	for w := range workers {
+		go func() {
+			var err error
+			for i := range each {
+				name := fmt.Sprintf("w%d.%d", w, i)
+				if err = e.bob.User.Attr.Set(t.Context(), name, i, nil); err != nil {
+					break
+				}
+				var ok bool
+				if ok, err = e.bob.User.Attr.Exists(t.Context(), name, nil); err == nil && !ok {
+					err = fmt.Errorf("%s does not exist after Set", name)
+				}
+				if err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	names, err := e.bob.User.Attr.Names(t.Context(), nil)
+	must(t, "Names", err)
+	if len(names) != workers*each {
+		t.Fatalf("Names = %d names, want %d", len(names), workers*each)
 	}
 }
