@@ -21,6 +21,8 @@ const (
 // The single forms (Set) send name and value; the Many forms (SetMany)
 // send a data list, which the service applies all or nothing: if one item
 // fails, none is written, and the error is that of the first failing item.
+// A data list holds 1 to 1,000 items or names (docs/API.md#limits); an
+// empty or longer one is [ErrInvalidInput].
 //
 // Every method may return an [*Error]: [ErrNoSuchSession] when the
 // session (or the target session) is not live, [ErrNotAllowed] when it may
