@@ -184,6 +184,11 @@ func testMany(t *testing.T, a *client.Attrs) {
 		{Name: "new.one", Value: "x"}, {Name: "n", Value: 1, Encrypt: new(true)}}, nil), client.ErrInvalidInput)
 	wantCode(t, "empty SetMany", a.SetMany(ctx, nil, nil), client.ErrInvalidInput)
 	wantCode(t, "empty GetMany", func() error { _, err := a.GetMany(ctx, nil, nil); return err }(), client.ErrInvalidInput)
+	tooMany := make([]string, 1001)
+	for i := range tooMany {
+		tooMany[i] = fmt.Sprint("n", i)
+	}
+	wantCode(t, "GetMany of 1,001 names", func() error { _, err := a.GetMany(ctx, tooMany, nil); return err }(), client.ErrInvalidInput)
 	ex, err := a.ExistsMany(ctx, []string{"new.one", "cart.id", "gone"}, nil)
 	must(t, "ExistsMany", err)
 	if want := map[string]bool{"new.one": false, "cart.id": true, "gone": false}; !reflect.DeepEqual(ex, want) {
