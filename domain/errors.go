@@ -54,6 +54,13 @@ const WarnPasswordAboutToExpire = "W003005"
 // fresher view; it never reaches a client as such.
 var ErrConflict = errors.New("owner changed concurrently")
 
+// ErrBusy reports that the service has more password checks to make than
+// it computes at once and queues: the request waited its turn for longer
+// than the configured bound, or found the queue full. Nothing was checked
+// or changed. The API answers 503 with Retry-After and E008007
+// (docs/API.md#error-codes); the client may send the request again later.
+var ErrBusy = errors.New("too many password checks at once")
+
 // ErrEventTooLarge reports an event larger than the stream accepts. The
 // service answers E008002: the request asked to write too much at once.
 var ErrEventTooLarge = errors.New("event too large for the stream")

@@ -1,12 +1,17 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/node/nodetest"
+	"github.com/ssoattr/ssoattr/sso"
 )
 
 // Tests of what a hostile client may send: oversized many-mode reads,
@@ -137,4 +142,61 @@ func TestHostile_BodyNotAnObjectRefused(t *testing.T) {
 	if r.Status != http.StatusOK || r.Body["found"] != false {
 		t.Fatalf("GET k after the refused PUTs = %d %s, want found false", r.Status, r.Raw)
 	}
+}
+
+func TestHostile_PasswordHashingBounded(t *testing.T) {
+	// One hash at a time, one request waiting for it, for a millisecond;
+	// a check takes tens of milliseconds at these rounds (more under -race), so logins
+	// sent together find the slot taken.
+	inst := nodetest.Start(t, nodetest.WithConfig(func(c *sso.Config) {
+		c.PasswordRounds, c.HashConcurrency, c.HashQueue, c.HashWait = 20_000, 1, 1, time.Millisecond
+	}))
+	login := map[string]any{"username": "nobody", "password": "wrong-password", "current_app": "CRM"}
+	deadline := time.Now().Add(20 * time.Second)
+	for busy := 0; busy == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no login was answered 503 E008007 while others were being checked")
+		}
+		const n = 6
+		answers := make(chan nodetest.Response, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				r, err := apiRaw(inst.URL, "POST", "/zato/sso/user/login", "", mustJSON(t, login))
+				if err != nil {
+					t.Error(err)
+				}
+				answers <- r
+			})
+		}
+		wg.Wait()
+		close(answers)
+		for r := range answers {
+			switch {
+			case r.Status == http.StatusForbidden && r.SubStatus() == "E005001":
+			case r.Status == http.StatusServiceUnavailable && r.SubStatus() == "E008007":
+				busy++
+				if got := r.Header.Get("Retry-After"); got != "1" {
+					t.Fatalf("503 answer's Retry-After = %q, want 1", got)
+				}
+				if r.Body["status"] != "error" || !cidPattern.MatchString(fmt.Sprint(r.Body["cid"])) || len(r.Body) != 3 {
+					t.Fatalf("503 answer = %s, want only cid, status error and sub_status", r.Raw)
+				}
+			default:
+				t.Fatalf("login = %d %s, want 403 E005001 or 503 E008007", r.Status, r.Raw)
+			}
+		}
+	}
+	// Once the burst is over, a password check runs again.
+	r := inst.Do("POST", "/zato/sso/user/login", login)
+	apiWant(t, "login after the burst", r, "E005001")
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -433,6 +433,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.Is(err, errMissing):
 		status, code = http.StatusBadRequest, "E008003"
 		extra = []field{{"result", "Error"}, {"details", "Bad request"}}
+	case errors.Is(err, domain.ErrBusy): // retryable: nothing was done
+		status, code = http.StatusServiceUnavailable, "E008007"
+		c.Response().Header().Set("Retry-After", "1")
 	case errors.As(err, &he) && he.Code == http.StatusNotFound:
 		status, code = http.StatusNotFound, "E008001"
 	case errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed:
@@ -440,7 +443,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.As(err, &he) && he.Code < 500:
 		status, code = http.StatusBadRequest, "E008002"
 	}
-	if status >= 500 {
+	if status >= 500 && !errors.Is(err, domain.ErrBusy) { // busy is load, not a failure
 		s.log.ErrorContext(c.Request().Context(), "request failed",
 			slog.String("cid", cid(c)), slog.String("route", c.Path()), slog.Any("err", err))
 	}

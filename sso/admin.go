@@ -34,7 +34,7 @@ func (s *Service) CreateUserByAdmin(ctx context.Context, m Meta, in NewUser) (*d
 		return nil, "", err
 	}
 	in.AutoApprove = true
-	u, password, err := s.buildUser(in, s.clock(), domain.ModByAuto, m)
+	u, password, err := s.buildUser(ctx, in, s.clock(), domain.ModByAuto, m)
 	if err != nil {
 		return nil, "", err
 	}

@@ -4,6 +4,7 @@ import (
 	"github.com/ssoattr/ssoattr/domain"
 
 	"net/netip"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -35,6 +36,14 @@ type Config struct {
 	PasswordRejectList      []string
 	// PasswordRounds is the PBKDF2-SHA512 iteration count for new hashes.
 	PasswordRounds int
+	// HashConcurrency bounds the password hash computations (checks and new
+	// hashes) running at once (0: DefaultHashConcurrency). HashQueue bounds
+	// the requests waiting for one (0: DefaultHashQueue), and HashWait how
+	// long each waits (0: DefaultHashWait); past either the request is
+	// domain.ErrBusy.
+	HashConcurrency int
+	HashQueue       int
+	HashWait        time.Duration
 
 	SignupApprovalNeeded  bool
 	SignupEmailRequired   bool
@@ -68,6 +77,23 @@ type Config struct {
 	// acknowledged. Off by default.
 	LocalReads bool
 }
+
+// DefaultHashConcurrency is the default of Config.HashConcurrency: one
+// fewer than the cores the process may use (runtime.GOMAXPROCS), at least
+// one. A hash computation runs until the scheduler preempts it (a 10 ms
+// time slice), so with one on every core any other request waits for a
+// slice to end: in the login_flood benchmark on 2 cores, two at once made
+// a GET's median 40 ms during the flood against 0.2 ms with one
+// (docs/PERFORMANCE.md).
+func DefaultHashConcurrency() int { return max(1, runtime.GOMAXPROCS(0)-1) }
+
+// Defaults of the password hashing bounds (Config.HashQueue, HashWait):
+// 64 logins at once queue (each waits about 64 × 75 ms / cores) rather
+// than being refused; a wait over 5 s, or a longer queue, is refused.
+const (
+	DefaultHashQueue = 256
+	DefaultHashWait  = 5 * time.Second
+)
 
 // DefaultConfig returns the defaults of SPEC 1.8 (Zato's generated sso.conf).
 func DefaultConfig() Config {

@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"strings"
@@ -355,8 +356,11 @@ func (s *Service) ChangePassword(ctx context.Context, m Meta, ust string, in Pas
 			return domain.ErrNotAllowed
 		}
 		hash, err := s.keys.DecryptString(target.PasswordHash)
-		if err != nil || !checkPassword(hash, *in.OldPassword) {
+		if err != nil {
 			return domain.ErrNotAllowed
+		}
+		if ok, err := s.checkPassword(ctx, hash, *in.OldPassword); err != nil || !ok {
+			return cmp.Or(err, error(domain.ErrNotAllowed))
 		}
 	}
 	if err := s.checkPolicy(in.NewPassword); err != nil {
@@ -382,7 +386,11 @@ func (s *Service) ChangePassword(ctx context.Context, m Meta, ust string, in Pas
 
 // setPassword stores a new password hash for the user with that id.
 func (s *Service) setPassword(ctx context.Context, m Meta, actor, id, password string, mustChange *bool, expiry time.Duration) error {
-	hash := s.keys.EncryptString(hashPassword(password, s.cfg.PasswordRounds)) // once, outside a retried decision
+	plain, err := s.hashPassword(ctx, password) // once, outside a retried decision
+	if err != nil {
+		return err
+	}
+	hash := s.keys.EncryptString(plain)
 	return s.changeUser(ctx, m, actor, id, domain.KindUserPasswordChanged, func(u *domain.User, now time.Time) error {
 		u.PasswordHash, u.PasswordIsSet = hash, true
 		u.PasswordLastSet, u.PasswordExpiry = now, domain.AddClamped(now, expiry)

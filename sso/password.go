@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/pbkdf2"
 	"crypto/rand"
@@ -9,6 +10,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ssoattr/ssoattr/domain"
@@ -82,6 +85,70 @@ func checkPassword(hash, password string) bool {
 	}
 	got, err := pbkdf2.Key(sha512.New, password, salt, rounds, len(want))
 	return err == nil && hmac.Equal(got, want)
+}
+
+// hashGate bounds the password hash computations running at once (each
+// is about 75 ms of one core at the default rounds): at most slots run,
+// at most queue more wait for a slot, each for at most wait. Without it
+// a burst of logins took every core, and every other request waited
+// behind them.
+type hashGate struct {
+	slots   chan struct{}
+	waiting atomic.Int64
+	queue   int64
+	wait    time.Duration
+}
+
+func newHashGate(slots, queue int, wait time.Duration) *hashGate {
+	return &hashGate{slots: make(chan struct{}, slots), queue: int64(queue), wait: wait}
+}
+
+// enter returns once a slot is free, or domain.ErrBusy when the queue is
+// full or no slot freed within the wait, or ctx's error. The caller calls
+// leave when its computation is done.
+func (g *hashGate) enter(ctx context.Context) error {
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	if g.waiting.Add(1) > g.queue {
+		g.waiting.Add(-1)
+		return domain.ErrBusy
+	}
+	defer g.waiting.Add(-1)
+	t := time.NewTimer(g.wait)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-t.C:
+		return domain.ErrBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (g *hashGate) leave() { <-g.slots }
+
+// hashPassword is hashPassword through the service's gate: domain.ErrBusy
+// when no slot freed in time.
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
+	if err := s.gate.enter(ctx); err != nil {
+		return "", err
+	}
+	defer s.gate.leave()
+	return hashPassword(password, s.cfg.PasswordRounds), nil
+}
+
+// checkPassword is checkPassword through the service's gate: domain.ErrBusy
+// when no slot freed in time.
+func (s *Service) checkPassword(ctx context.Context, hash, password string) (bool, error) {
+	if err := s.gate.enter(ctx); err != nil {
+		return false, err
+	}
+	defer s.gate.leave()
+	return checkPassword(hash, password), nil
 }
 
 // checkPolicy applies the password policy of SPEC 6.10, in its order.

@@ -50,13 +50,25 @@ type Service struct {
 	now   func() time.Time
 	log   *slog.Logger
 
-	dummyHash string // checked against when a username is unknown, for even timing
+	dummyHash string    // checked against when a username is unknown, for even timing
+	gate      *hashGate // bounds the password hash computations at once
 }
 
 // New returns a Service. now is the clock (time.Now in production).
+// Zero hashing bounds in cfg take their defaults (see Config.HashConcurrency).
 func New(cfg Config, view View, store Store, keys *Keyring, now func() time.Time, log *slog.Logger) *Service {
+	if cfg.HashConcurrency <= 0 {
+		cfg.HashConcurrency = DefaultHashConcurrency()
+	}
+	if cfg.HashQueue <= 0 {
+		cfg.HashQueue = DefaultHashQueue
+	}
+	if cfg.HashWait <= 0 {
+		cfg.HashWait = DefaultHashWait
+	}
 	return &Service{cfg: cfg, view: view, store: store, keys: keys, now: now, log: log,
-		dummyHash: hashPassword(randomPassword(), cfg.PasswordRounds)}
+		dummyHash: hashPassword(randomPassword(), cfg.PasswordRounds),
+		gate:      newHashGate(cfg.HashConcurrency, cfg.HashQueue, cfg.HashWait)}
 }
 
 // Config returns the service's configuration.

@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -37,13 +38,16 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 	if in.Username == "" || in.Password == "" {
 		return LoginResult{}, domain.ErrNotAllowed
 	}
-	if !found {
-		checkPassword(s.dummyHash, in.Password)
-		return LoginResult{}, domain.ErrNotAllowed
+	hash := s.dummyHash
+	if found {
+		var err error
+		if hash, err = s.keys.DecryptString(u.PasswordHash); err != nil {
+			hash = s.dummyHash // the same time; it cannot match
+			found = false
+		}
 	}
-	hash, err := s.keys.DecryptString(u.PasswordHash)
-	if err != nil || !checkPassword(hash, in.Password) {
-		return LoginResult{}, domain.ErrNotAllowed
+	if ok, err := s.checkPassword(ctx, hash, in.Password); err != nil || !ok || !found {
+		return LoginResult{}, cmp.Or(err, error(domain.ErrNotAllowed))
 	}
 	// 2. TOTP.
 	if u.IsTOTPEnabled {
@@ -87,7 +91,11 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 		if err := s.checkPolicy(*in.NewPassword); err != nil {
 			return LoginResult{}, err
 		}
-		newHash = s.keys.EncryptString(hashPassword(*in.NewPassword, s.cfg.PasswordRounds))
+		plain, err := s.hashPassword(ctx, *in.NewPassword)
+		if err != nil {
+			return LoginResult{}, err
+		}
+		newHash = s.keys.EncryptString(plain)
 		expiry = domain.AddClamped(now, s.cfg.PasswordExpiry)
 	}
 	// 7. The about-to-expire threshold, against the expiry now in force (D18).
@@ -105,7 +113,7 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 	}
 	// 8. The session.
 	sess := s.newSession(u, m, now)
-	err = s.commit(ctx, func(at time.Time) ([]domain.Pending, error) {
+	err := s.commit(ctx, func(at time.Time) ([]domain.Pending, error) {
 		ps := []domain.Pending{{Expected: 0, Event: s.event(m, u.ID, domain.KindSessionCreated,
 			domain.SessionOwner(u.ID, sess.ID), at, domain.EventData{Session: sess})}}
 		if newHash == "" {

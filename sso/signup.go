@@ -179,7 +179,7 @@ func (s *Service) Signup(ctx context.Context, m Meta, in SignupInput) (string, e
 	if in.Email != nil && *in.Email != "" {
 		nu.Email = in.Email
 	}
-	u, _, err := s.buildUser(nu, s.clock(), domain.ModByAuto, m)
+	u, _, err := s.buildUser(ctx, nu, s.clock(), domain.ModByAuto, m)
 	if errors.Is(err, domain.ErrUsernameInvalid) {
 		return "", domain.Hide(err, s.cfg.InformIfUserInvalid)
 	}

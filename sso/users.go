@@ -85,7 +85,7 @@ func validTOTPKey(k string) bool {
 
 // buildUser turns the input into a new account, validated, with its secrets
 // encrypted. approvedBy is approval_status_mod_by.
-func (s *Service) buildUser(in NewUser, now time.Time, approvedBy string, m Meta) (*domain.User, string, error) {
+func (s *Service) buildUser(ctx context.Context, in NewUser, now time.Time, approvedBy string, m Meta) (*domain.User, string, error) {
 	if strings.TrimSpace(in.Username) == "" {
 		return nil, "", domain.ErrUsernameInvalid
 	}
@@ -114,7 +114,10 @@ func (s *Service) buildUser(in NewUser, now time.Time, approvedBy string, m Meta
 		password = randomPassword()
 	}
 	if hash == "" {
-		hash = hashPassword(password, s.cfg.PasswordRounds)
+		var err error
+		if hash, err = s.hashPassword(ctx, password); err != nil {
+			return nil, "", err
+		}
 	}
 	key := newTOTPKey()
 	if in.TOTPKey != nil && *in.TOTPKey != "" {
@@ -201,7 +204,7 @@ func (s *Service) CreateUser(ctx context.Context, m Meta, ust string, in NewUser
 	if err := requireSuper(c); err != nil {
 		return nil, err
 	}
-	u, _, err := s.buildUser(in, s.clock(), c.User.ID, m)
+	u, _, err := s.buildUser(ctx, in, s.clock(), c.User.ID, m)
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +221,7 @@ func (s *Service) CreateSuperUser(ctx context.Context, m Meta, username, passwor
 	if err := s.Sync(ctx); err != nil {
 		return nil, err
 	}
-	u, _, err := s.buildUser(NewUser{Username: username, Password: &password, Email: email, AutoApprove: true}, s.clock(), domain.ModByAuto, m)
+	u, _, err := s.buildUser(ctx, NewUser{Username: username, Password: &password, Email: email, AutoApprove: true}, s.clock(), domain.ModByAuto, m)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ssoattr/ssoattr/sso"
 )
 
 // Config is the service's configuration: flags, each with an SSOATTR_*
@@ -29,6 +31,8 @@ type Config struct {
 	LogLevel                           string
 	SessionExpiry                      time.Duration
 	PasswordRounds                     int
+	HashConcurrency, HashQueue         int
+	HashWait                           time.Duration
 	SweepInterval                      time.Duration
 	ShutdownTimeout                    time.Duration
 	// From the environment only: secrets never go on a command line.
@@ -67,6 +71,9 @@ func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) str
 	fs.StringEnv(&c.LogLevel, "log-level", "SSOATTR_LOG_LEVEL", "info", `"debug", "info", "warn" or "error"`)
 	fs.DurationEnv(&c.SessionExpiry, "session-expiry", "SSOATTR_SESSION_EXPIRY", 60*time.Minute, "session lifetime (session.expiry)")
 	fs.IntEnv(&c.PasswordRounds, "password-rounds", "SSOATTR_PASSWORD_ROUNDS", 120000, "PBKDF2-SHA512 rounds for new password hashes")
+	fs.IntEnv(&c.HashConcurrency, "hash-concurrency", "SSOATTR_HASH_CONCURRENCY", 0, "password hash computations at once (0: one fewer than the cores the process may use, at least 1)")
+	fs.IntEnv(&c.HashQueue, "hash-queue", "SSOATTR_HASH_QUEUE", sso.DefaultHashQueue, "requests that may wait for a password hash computation; more are answered 503 E008007")
+	fs.DurationEnv(&c.HashWait, "hash-wait", "SSOATTR_HASH_WAIT", sso.DefaultHashWait, "how long a request may wait for a password hash computation before 503 E008007")
 	fs.DurationEnv(&c.SweepInterval, "sweep-interval", "SSOATTR_SWEEP_INTERVAL", 10*time.Second, "how often expired attributes and sessions are freed")
 	fs.DurationEnv(&c.ShutdownTimeout, "shutdown-timeout", "SSOATTR_SHUTDOWN_TIMEOUT", 5*time.Second, "how long in-flight requests may take on shutdown")
 	fs.Usage = func() {
@@ -95,15 +102,18 @@ func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) str
 		errs = append(errs, fmt.Errorf("%s: at least one application is needed", fs.source("apps")))
 	}
 	for name, d := range map[string]time.Duration{"session-expiry": c.SessionExpiry,
-		"sweep-interval": c.SweepInterval, "shutdown-timeout": c.ShutdownTimeout} {
+		"sweep-interval": c.SweepInterval, "shutdown-timeout": c.ShutdownTimeout, "hash-wait": c.HashWait} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: %s is not a positive duration", fs.source(name), d))
 		}
 	}
-	for name, n := range map[string]int{"password-rounds": c.PasswordRounds, "replicas": c.Replicas} {
+	for name, n := range map[string]int{"password-rounds": c.PasswordRounds, "replicas": c.Replicas, "hash-queue": c.HashQueue} {
 		if n < 1 {
 			errs = append(errs, fmt.Errorf("%s: %d is less than 1", fs.source(name), n))
 		}
+	}
+	if c.HashConcurrency < 0 {
+		errs = append(errs, fmt.Errorf("%s: %d is negative", fs.source("hash-concurrency"), c.HashConcurrency))
 	}
 	if c.ReadConsistency != "strict" && c.ReadConsistency != "local" {
 		errs = append(errs, fmt.Errorf("%s: %q is neither strict nor local", fs.source("read-consistency"), c.ReadConsistency))

@@ -77,6 +77,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	cfg.AppsAll, cfg.AppsLoginAllowed, cfg.AppsSignupAllowed = c.Apps, c.Apps, c.Apps
 	cfg.SessionExpiry = c.SessionExpiry
 	cfg.PasswordRounds = c.PasswordRounds
+	cfg.HashConcurrency, cfg.HashQueue, cfg.HashWait = c.HashConcurrency, c.HashQueue, c.HashWait
 	cfg.LocalReads = c.ReadConsistency == "local"
 	natsURL, natsOpts, err := natsOptions(c)
 	if err != nil {
