@@ -54,6 +54,11 @@ func TestRun_Quick(t *testing.T) {
 			t.Errorf("case %s: ops_per_s %v over %d repetitions, want > 0 over 3", name, c["ops_per_s"], len(reps))
 		}
 	}
+	for _, key := range []string{"get_alone_p99_ms", "get_during_login_flood_p99_ms", "get_login_flood_p99_vs_alone"} {
+		if v, ok := got[key].(float64); !ok || !(v > 0) {
+			t.Errorf("%s = %v, want a positive number", key, got[key])
+		}
+	}
 	startup, _ := got["startup"].([]any)
 	if len(startup) != 2 {
 		t.Errorf("startup has %d sizes, want 2 (300 and 1000 events)", len(startup))

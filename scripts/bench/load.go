@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -288,8 +289,28 @@ func newHTTPClient() *httpClient {
 
 // do sends one request and checks the answer: HTTP 200 and a body holding
 // want. On failure it reports the status and sub_status only: bodies may
-// hold tokens and values, which are not printed.
+// hold tokens and values, which are not printed. A 503 E008007 (too many
+// password checks waiting, which 64 logins at once on a busy machine may
+// meet) is sent again after its Retry-After, as a client would; the time
+// counts in the operation's latency.
 func (h *httpClient) do(ctx context.Context, method, url string, body, want []byte) error {
+	for {
+		err := h.do1(ctx, method, url, body, want)
+		if !errors.Is(err, errBusy) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// errBusy is a 503 E008007 answer: try again after Retry-After (1 s).
+var errBusy = errors.New("503 E008007: too many password checks waiting")
+
+func (h *httpClient) do1(ctx context.Context, method, url string, body, want []byte) error {
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -310,6 +331,9 @@ func (h *httpClient) do(ctx context.Context, method, url string, body, want []by
 			SubStatus []string `json:"sub_status"`
 		}
 		_ = json.Unmarshal(h.buf.Bytes(), &env)
+		if resp.StatusCode == http.StatusServiceUnavailable && slices.Equal(env.SubStatus, []string{"E008007"}) {
+			return errBusy
+		}
 		return fmt.Errorf("%s %s: HTTP %d, status %q, sub_status %v", method, stripQuery(url), resp.StatusCode, env.Status, env.SubStatus)
 	}
 	return nil

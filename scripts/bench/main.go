@@ -74,7 +74,7 @@ type params struct {
 // allCases lists every case, in the order the report prints them.
 var allCases = []string{"raw_publish", "thin_write", "thin_read",
 	"set", "get", "get_local", "get_replica", "setmany", "create_delete", "sattr_set", "sattr_get", "login",
-	"startup", "memory"}
+	"login_flood", "startup", "memory"}
 
 func parseParams(args []string, stderr io.Writer) (params, error) {
 	var p params
@@ -162,6 +162,7 @@ func (p params) httpCases() bool {
 // results is everything a run measured.
 type results struct {
 	cases   map[string]caseResult
+	flood   *floodResult
 	startup []rebuildResult
 	memory  *memoryResult
 	setup   map[string]float64
@@ -385,6 +386,17 @@ func runLive(ctx context.Context, p params, dir string, res *results, progress f
 		}
 		s.stopReplicas(context.Background())
 	}
+	// The login flood last: its GET is compared with itself, alone, in
+	// the same run, and nothing else runs beside it. Its ramp lets the
+	// queue of password checks fill (a second at serve's rounds).
+	if p.want("login_flood") {
+		ramp := max(l.ramp, time.Second*time.Duration(p.rounds)/120000)
+		alone, during, flood, err := measureLoginFlood(ctx, s, l, min(p.reps, 5), p.conns, ramp, progress)
+		if err != nil {
+			return err
+		}
+		res.cases[alone.name], res.cases[during.name], res.flood = alone.res, during.res, &flood
+	}
 	if p.memprofile != "" {
 		if err := writeHeapProfile(p.memprofile); err != nil {
 			return err
@@ -445,6 +457,7 @@ var targets = []struct {
 	{"setmany_vs_set", 5, false},
 	{"rebuild_vs_readback", 0.8, false},
 	{"heap_bytes_per_attr", 400, true},
+	{"get_login_flood_p99_vs_alone", 5, true},
 }
 
 // report builds the JSON object: the ratios the targets are about at the
@@ -496,6 +509,15 @@ func report(p params, res results, wall time.Duration) map[string]any {
 	if n := len(res.startup); n > 0 {
 		out["rebuild_vs_readback"] = round(res.startup[n-1].RebuildVsReadback)
 		out["startup"] = res.startup
+	}
+	if a, ok := res.cases["get_alone"]; ok {
+		d := res.cases["login_flood"]
+		out["get_alone_p50_ms"], out["get_alone_p99_ms"] = a.P50ms, a.P99ms
+		out["get_during_login_flood_p50_ms"], out["get_during_login_flood_p99_ms"] = d.P50ms, d.P99ms
+		if a.P99ms > 0 {
+			out["get_login_flood_p99_vs_alone"] = round(d.P99ms / a.P99ms)
+		}
+		out["login_flood"] = res.flood
 	}
 	if res.memory != nil {
 		out["heap_bytes_per_attr"] = round(res.memory.BytesPerAttr)
@@ -575,7 +597,7 @@ func printTable(w io.Writer, out map[string]any, res results) {
 	met := out["targets_met"].(map[string]bool)
 	for _, key := range []string{"set_vs_thin_write", "get_vs_thin_read", "get_local_vs_thin_read", "get_replica_vs_thin_read", "setmany_vs_set",
 		"set_vs_raw_publish", "thin_write_vs_raw_publish", "sattr_set_vs_thin_write", "sattr_get_vs_thin_read",
-		"rebuild_vs_readback", "heap_bytes_per_attr"} {
+		"rebuild_vs_readback", "heap_bytes_per_attr", "get_login_flood_p99_vs_alone"} {
 		v, ok := out[key]
 		if !ok {
 			continue
@@ -596,6 +618,10 @@ func printTable(w io.Writer, out map[string]any, res results) {
 			}
 		}
 		fmt.Fprintf(w, "%-24s %10v %10s\n", key, v, target)
+	}
+	if f := res.flood; f != nil {
+		fmt.Fprintf(w, "\nlogin flood: %d clients, %.0f wrong-password logins answered/s (%.0f %% of them 503 busy); GET p99 %.2f ms alone, %.2f ms during it\n",
+			f.Clients, f.AnsweredPerS, 100*f.BusyShare, out["get_alone_p99_ms"], out["get_during_login_flood_p99_ms"])
 	}
 	fmt.Fprintf(w, "\nwall time %.0fs\n", out["wall_s"])
 }
