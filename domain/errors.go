@@ -61,6 +61,22 @@ var ErrConflict = errors.New("owner changed concurrently")
 // (docs/API.md#error-codes); the client may send the request again later.
 var ErrBusy = errors.New("too many password checks at once")
 
+// ErrUnavailable reports a request that could not complete because the
+// event store is out of reach: NATS unreachable, the stream without a
+// leader or quorum, or too slow to answer within the request's deadline.
+// The API answers 503 with Retry-After and E008005
+// (docs/API.md#error-codes). For a write it is a definite failure: the
+// event was not stored and never will be, so the client may send the
+// request again as it is.
+var ErrUnavailable = errors.New("event store unavailable")
+
+// ErrOutcomeUnknown reports a write that was sent to the stream but whose
+// acknowledgement never came, and that could not be settled by looking for
+// its event before the request's deadline: it may have been stored, or may
+// still be. The API answers 503 with Retry-After and E008006
+// (docs/API.md#error-codes); the client reads the state back to find out.
+var ErrOutcomeUnknown = errors.New("write outcome unknown")
+
 // ErrEventTooLarge reports an event larger than the stream accepts. The
 // service answers E008002: the request asked to write too much at once.
 var ErrEventTooLarge = errors.New("event too large for the stream")

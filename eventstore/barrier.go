@@ -12,12 +12,13 @@ import (
 // began before it did.
 //
 // A caller waits for its round without watching its own context: a round
-// ends within its own deadline (roundTimeout), so a caller waits at most
+// ends within its own deadline (timeout), so a caller waits at most
 // two of them, and a select on the caller's context cost every read a
 // timer and a contended select (measured: reads 5 % slower). Nearly every
 // request waits here, so that is the cost that matters.
 type barrier struct {
-	fetch func(context.Context) (uint64, error)
+	fetch   func(context.Context) (uint64, error)
+	timeout time.Duration // of one round: Config.BarrierTimeout
 
 	mu      sync.Mutex
 	running bool
@@ -53,7 +54,7 @@ func (b *barrier) run(r *round) {
 		// The round serves many callers, so it must not die with any one
 		// caller's context; it has its own deadline instead.
 		began := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), roundTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 		r.seq, r.err = b.fetch(ctx)
 		cancel()
 		close(r.done)
@@ -72,9 +73,6 @@ func (b *barrier) run(r *round) {
 		b.mu.Unlock()
 	}
 }
-
-// roundTimeout bounds one round, and so (twice over) a caller's wait.
-const roundTimeout = 5 * time.Second
 
 // A round that few callers have joined waits, before it is sent, as long
 // as the previous round took (at most paceMax), so that it serves more of

@@ -127,7 +127,7 @@ func (p *lastSeqProbe) directLastSeq(ctx context.Context) (uint64, error) {
 	if err := nc.PublishRequest(p.s.apiPrefix()+"DIRECT.GET."+p.s.cfg.Stream, reply, directGetRequest(p.known+1)); err != nil {
 		return 0, fmt.Errorf("direct get: %w", err)
 	}
-	for { // ctx is the barrier round's, which has its deadline (roundTimeout)
+	for { // ctx is the barrier round's, which has its deadline (Config.BarrierTimeout)
 		select {
 		case m := <-p.replies:
 			if m.Subject != reply {

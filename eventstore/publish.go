@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/ctxtime"
 	"github.com/ssoattr/ssoattr/internal/jsonscan"
 )
@@ -24,12 +25,16 @@ import (
 // encoding/json decoding of the acknowledgement, which parseAck reads in
 // one pass instead.
 //
-// The wait is bounded by ctx's deadline (publishTimeout without one), not
-// by watching ctx: a publish is short, and one abandoned midway leaves its
-// outcome unknown anyway (see sso's landedAnyway). Like jetstream.Publish,
-// it tries again after a pause when no server answers, which is what a
-// moment without a stream leader looks like.
-func (s *Store) publish(ctx context.Context, subject string, data []byte, sig string, expected uint64) (uint64, error) {
+// It keeps trying until ctx's deadline (publishTimeout without one), less
+// the reserve it keeps for settling: a copy refused (no responders, no
+// leader) or not sent (connection down) is sent again after a pause, and a
+// copy not answered within attemptTimeout is sent again at once, which is
+// how a write gets through a leader election. All copies carry the same
+// expectation, so at most one is stored. If a copy went unanswered and
+// none was acknowledged, it looks for the event in the time kept (settle).
+// id is the event's id, to recognise it. The errors are described in
+// outcome.go.
+func (s *Store) publish(ctx context.Context, subject string, data []byte, sig string, expected uint64, id string) (uint64, error) {
 	s.appending.Add(1)
 	defer s.appending.Add(-1)
 	m := pubMsgs.Get().(*nats.Msg)
@@ -42,29 +47,66 @@ func (s *Store) publish(ctx context.Context, subject string, data []byte, sig st
 	// pooled message is reused: only its value changes.
 	m.Header[jetstream.ExpectedLastSubjSeqHeader][0] = strconv.FormatUint(expected, 10)
 	m.Header[SignatureHeader][0] = sig
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(publishTimeout)
+	}
+	reserve := settleReserve(time.Until(deadline))
 	nc := s.js.Conn()
-	for attempt := 0; ; attempt++ {
-		timeout := publishTimeout
-		if d, ok := ctx.Deadline(); ok {
-			if timeout = time.Until(d); timeout <= 0 {
-				return 0, context.DeadlineExceeded
+	var (
+		unanswered error // the last copy sent and not answered, if any
+		lastErr    error
+	)
+	for {
+		left := time.Until(deadline) - reserve
+		if left <= 0 || ctx.Err() != nil {
+			break
+		}
+		resp, err := nc.RequestMsg(m, min(left, attemptTimeout))
+		if err == nil {
+			seq, err := parseAck(resp.Data)
+			if unanswered != nil && errors.Is(mapErr(err), domain.ErrConflict) {
+				// Perhaps an earlier copy was stored: is it the one
+				// holding the place?
+				return s.settleBy(deadline, subject, expected, id, unanswered)
 			}
-		}
-		resp, err := nc.RequestMsg(m, timeout)
-		if errors.Is(err, nats.ErrNoResponders) && attempt < jetstream.DefaultPubRetryAttempts {
-			if err := ctxtime.Sleep(ctx, jetstream.DefaultPubRetryWait); err != nil {
-				return 0, err
+			if err != nil && transient(err) {
+				lastErr = err
+				_ = ctxtime.Sleep(ctx, min(refusedPause, left))
+				continue
 			}
-			continue
+			return seq, err
 		}
-		if errors.Is(err, nats.ErrNoResponders) {
-			return 0, jetstream.ErrNoStreamResponse
-		}
-		if err != nil {
+		lastErr = err
+		switch {
+		case errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+			unanswered = err
+		case transient(err) || notSent(err):
+			_ = ctxtime.Sleep(ctx, min(refusedPause, left))
+		case errors.Is(err, nats.ErrConnectionClosed):
+			return 0, &unavailableError{err}
+		default:
 			return 0, err
 		}
-		return parseAck(resp.Data)
 	}
+	if unanswered != nil {
+		return s.settleBy(deadline, subject, expected, id, unanswered)
+	}
+	if lastErr == nil {
+		lastErr = ctx.Err()
+	}
+	if lastErr == nil {
+		lastErr = context.DeadlineExceeded
+	}
+	return 0, &unavailableError{lastErr}
+}
+
+// settleBy runs settle until deadline, on a context of its own: the
+// caller's may be what ended.
+func (s *Store) settleBy(deadline time.Time, subject string, expected uint64, id string, cause error) (uint64, error) {
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	return s.settle(ctx, subject, expected, id, cause)
 }
 
 // publishTimeout bounds a publish whose context has no deadline, as

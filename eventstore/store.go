@@ -41,6 +41,12 @@ type Config struct {
 	// sequence and the reason, nothing of its content) and a forged
 	// high-water mark. Default: discarded.
 	Log *slog.Logger
+	// BarrierTimeout bounds one round of the read barrier's shared
+	// request (default 2 s). A caller may wait for two rounds (the one
+	// running when it came, then its own), so internal/node keeps two well
+	// within the request deadline: a stream that does not answer is
+	// reported as unavailable before the deadline, not after it.
+	BarrierTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -55,6 +61,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.BarrierTimeout <= 0 {
+		c.BarrierTimeout = 2 * time.Second
 	}
 	return c
 }
@@ -200,7 +209,8 @@ func NewID() string { return ulid.Make().String() }
 // Append publishes e on its owner's subject, provided the last event on that
 // subject has sequence expected (0: no event yet). It returns the event's
 // stream sequence, domain.ErrConflict when another writer got there first,
-// or the publish error.
+// or the publish error: one that matches domain.ErrUnavailable (not stored,
+// and never will be) or domain.ErrOutcomeUnknown (see outcome.go).
 //
 // The expectation is also what keeps a retried publish from storing an
 // event twice: once the first copy is stored the subject has moved on. So
@@ -216,11 +226,11 @@ func (s *Store) Append(ctx context.Context, e domain.Event, expected uint64) (ui
 	subject := Subject(e.Owner)
 	sig := s.keys.Sign(subject, data)
 	offered := s.own.offer(subject, data, sig, e)
-	seq, err := s.publish(ctx, subject, data, sig, expected)
+	seq, err := s.publish(ctx, subject, data, sig, expected, e.ID)
 	if err != nil {
 		if offered {
-			// Perhaps stored all the same (a lost acknowledgement): the
-			// follower then decodes it.
+			// Perhaps stored all the same (outcome unknown): the follower
+			// then decodes it.
 			s.own.withdraw(subject, data)
 		}
 		return 0, fmt.Errorf("append to %s: %w", e.Owner, mapErr(err))
@@ -281,6 +291,11 @@ func (s *Store) appendBatch(ctx context.Context, ps []domain.Pending) (uint64, e
 	defer s.appending.Add(-1)
 	nc := s.js.Conn()
 	batch := NewID()
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(publishTimeout)
+	}
+	commitBy := deadline.Add(-settleReserve(time.Until(deadline)))
 	for i, p := range ps {
 		data, err := s.encode(p.Event)
 		if err != nil {
@@ -294,14 +309,22 @@ func (s *Store) appendBatch(ctx context.Context, ps []domain.Pending) (uint64, e
 		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(p.Expected, 10))
 		if i < len(ps)-1 {
 			if err := nc.PublishMsg(m); err != nil {
-				return 0, fmt.Errorf("batch publish: %w", err)
+				// Nothing is stored without the commit.
+				return 0, Unavailable(fmt.Errorf("batch publish: %w", err))
 			}
 			continue
 		}
 		m.Header.Set("Nats-Batch-Commit", "1")
-		resp, err := nc.RequestMsgWithContext(ctx, m)
+		cctx, cancel := context.WithDeadline(ctx, commitBy)
+		resp, err := nc.RequestMsgWithContext(cctx, m)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+			// A batch is stored whole or not at all: its last event tells.
+			last := ps[len(ps)-1]
+			return s.settleBy(deadline, Subject(last.Event.Owner), last.Expected, last.Event.ID, err)
+		}
 		if err != nil {
-			return 0, fmt.Errorf("batch commit: %w", err)
+			return 0, Unavailable(fmt.Errorf("batch commit: %w", err))
 		}
 		var ack struct {
 			Seq   uint64              `json:"seq"`
@@ -312,7 +335,7 @@ func (s *Store) appendBatch(ctx context.Context, ps []domain.Pending) (uint64, e
 			return 0, fmt.Errorf("batch commit reply: %w", err)
 		}
 		if ack.Error != nil {
-			return 0, fmt.Errorf("batch commit: %w", mapErr(ack.Error))
+			return 0, fmt.Errorf("batch commit: %w", Unavailable(mapErr(ack.Error)))
 		}
 		if ack.Count != len(ps) {
 			return 0, fmt.Errorf("batch commit stored %d of %d events", ack.Count, len(ps))
@@ -359,7 +382,7 @@ func newStore(js jetstream.JetStream, st jetstream.Stream, c Config) *Store {
 		}
 	}
 	s.probe = &lastSeqProbe{s: s, recheck: probeRecheck}
-	s.barrier.fetch = s.probe.lastSeq
+	s.barrier.fetch, s.barrier.timeout = s.probe.lastSeq, c.BarrierTimeout
 	return s
 }
 
@@ -373,7 +396,7 @@ func newStore(js jetstream.JetStream, st jetstream.Stream, c Config) *Store {
 // lastSeqProbe): a caller joins the next request to be sent, never one
 // already in flight, and it costs one round trip per wave of readers, not
 // one per reader. It does not watch the context: the shared request has its
-// own deadline, 5 s (see barrier).
+// own deadline, Config.BarrierTimeout (see barrier).
 //
 // Why the shared request while appends are in flight: the server's state
 // is then ahead of this process's view by those appends at least, so a
@@ -386,7 +409,8 @@ func (s *Store) LastSeq(context.Context) (uint64, error) {
 	if s.cfg.LocalLastSeq != nil && s.appending.Load() == 0 {
 		return s.cfg.LocalLastSeq(s.cfg.Stream)
 	}
-	return s.barrier.wait()
+	seq, err := s.barrier.wait()
+	return seq, Unavailable(err)
 }
 
 // fetchLastSeq asks the stream's leader for the stream's last sequence.
@@ -398,22 +422,18 @@ func (s *Store) fetchLastSeq(ctx context.Context) (uint64, error) {
 	return st.State.LastSeq, nil
 }
 
-// Landed reports whether e is the last event on its owner's subject, and at
-// which sequence. It settles an append whose acknowledgement was lost (a
-// timeout, a reconnect): the event may have been stored all the same, and
-// the writer must not report a failure, or decide again, for a change that
-// happened.
-func (s *Store) Landed(ctx context.Context, e domain.Event) (uint64, bool, error) {
-	msg, err := s.stream.GetLastMsgForSubject(ctx, Subject(e.Owner))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, false, nil
+// Landed reports whether e, appended expecting its owner's last sequence
+// to be expected, is stored, and at which sequence: at most one event is
+// stored under an expectation, and it is the first on the owner's subject
+// after that sequence. The stream's leader answers.
+func (s *Store) Landed(ctx context.Context, e domain.Event, expected uint64) (uint64, bool, error) {
+	m, err := s.firstAfter(ctx, Subject(e.Owner), expected)
+	if err != nil || m == nil {
+		return 0, false, Unavailable(err)
 	}
-	if err != nil {
-		return 0, false, fmt.Errorf("last event of %s: %w", e.Owner, err)
-	}
-	got, err := s.check(msg.Sequence, msg.Subject, msg.Header, msg.Data)
+	got, err := s.event(m)
 	if err != nil || got.ID != e.ID {
 		return 0, false, nil
 	}
-	return msg.Sequence, true, nil
+	return m.Seq, true, nil
 }

@@ -38,9 +38,14 @@ type Options struct {
 	TrustProxy bool
 	// Ready reports whether the service can answer (GET /healthz).
 	Ready func(ctx context.Context) error
-	// RequestTimeout bounds one request (default 10s): a request waiting on
-	// NATS that is unreachable gets E008004 instead of hanging. Streaming
-	// endpoints are exempt.
+	// Readiness reports, without waiting, whether the instance is ready to
+	// serve (GET /readyz): the answer of a background check, so that a
+	// probe costs nothing. Nil: always ready.
+	Readiness func() error
+	// RequestTimeout bounds one request (default 5s): a request that
+	// cannot complete because NATS is unreachable, without quorum or slow
+	// is answered by then with 503 (docs/API.md#error-codes) instead of
+	// hanging. Streaming endpoints are exempt.
 	RequestTimeout time.Duration
 	// Events is the stream behind GET /zato/sso/events (nil: that endpoint
 	// answers E008004).
@@ -49,6 +54,13 @@ type Options struct {
 	// http.Server.Shutdown waits for running handlers, it does not stop them.
 	Done <-chan struct{}
 }
+
+// DefaultRequestTimeout is Options.RequestTimeout's default.
+const DefaultRequestTimeout = 5 * time.Second
+
+// retryAfter is the Retry-After of a 503, in seconds: about the time a
+// NATS cluster takes to elect a stream leader or a client to reconnect.
+const retryAfter = "1"
 
 // Server is the HTTP API. It is an http.Handler.
 type Server struct {
@@ -70,7 +82,7 @@ func New(svc *sso.Service, log *slog.Logger, opt Options) *Server {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	}
 	if opt.RequestTimeout <= 0 {
-		opt.RequestTimeout = 10 * time.Second
+		opt.RequestTimeout = DefaultRequestTimeout
 	}
 	s := &Server{e: e, svc: svc, log: log, opt: opt}
 	e.HTTPErrorHandler = s.handleError
@@ -100,6 +112,8 @@ func (s *Server) routes() {
 	e := s.e
 	e.GET("/healthz", s.healthz)
 	e.GET("/openapi.json", s.openapi)
+	e.GET("/livez", s.livez)
+	e.GET("/readyz", s.readyz)
 
 	e.POST("/zato/sso/user/login", s.login)
 	e.POST("/zato/sso/user/logout", s.logout)
@@ -425,6 +439,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 		extra  []field
 	)
 	switch {
+	case errors.Is(err, domain.ErrOutcomeUnknown):
+		// Checked first: such an error may wrap a timeout as well.
+		status, code = http.StatusServiceUnavailable, CodeOutcomeUnknown
+	case errors.Is(err, domain.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded):
+		status, code = http.StatusServiceUnavailable, CodeUnavailable
 	case errors.As(err, &ce):
 		status, code = http.StatusForbidden, ce.Code
 	case errors.Is(err, errBadRequest):
@@ -443,7 +462,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 	case errors.As(err, &he) && he.Code < 500:
 		status, code = http.StatusBadRequest, "E008002"
 	}
-	if status >= 500 && !errors.Is(err, domain.ErrBusy) { // busy is load, not a failure
+	switch {
+	case status == http.StatusServiceUnavailable && errors.Is(err, domain.ErrBusy):
+		// busy is load, not a failure: not logged
+	case status == http.StatusServiceUnavailable:
+		c.Response().Header().Set("Retry-After", retryAfter)
+		s.log.WarnContext(c.Request().Context(), "request unavailable", slog.String("code", code),
+			slog.String("cid", cid(c)), slog.String("route", c.Path()), slog.Any("err", err))
+	case status >= 500:
 		s.log.ErrorContext(c.Request().Context(), "request failed",
 			slog.String("cid", cid(c)), slog.String("route", c.Path()), slog.Any("err", err))
 	}
@@ -452,7 +478,46 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 }
 
+// The codes of a request the service could not complete for want of its
+// event store (docs/API.md#error-codes), both answered with 503 and
+// Retry-After.
+const (
+	// CodeUnavailable: NATS unreachable, without quorum or too slow. A
+	// write answered so was not stored and never will be: send it again.
+	CodeUnavailable = "E008005"
+	// CodeOutcomeUnknown: a write was sent, never acknowledged, and could
+	// not be found in time. It may be stored (even later): read back
+	// before sending it again.
+	CodeOutcomeUnknown = "E008006"
+)
+
+// livez says the process is up and serving HTTP; it asks nothing of NATS,
+// so a restart is never triggered by a NATS outage.
+func (s *Server) livez(c echo.Context) error {
+	return c.JSONBlob(http.StatusOK, []byte(`{"status":"ok"}`))
+}
+
+// readyz answers the background check's verdict (Options.Readiness) at
+// once: 503 while the instance cannot reach a stream leader with quorum,
+// or its view lags behind the stream.
+func (s *Server) readyz(c echo.Context) error {
+	if s.opt.Readiness != nil {
+		if err := s.opt.Readiness(); err != nil {
+			c.Response().Header().Set("Retry-After", retryAfter)
+			return c.JSONBlob(http.StatusServiceUnavailable, []byte(`{"status":"error"}`))
+		}
+	}
+	return c.JSONBlob(http.StatusOK, []byte(`{"status":"ok"}`))
+}
+
 func (s *Server) healthz(c echo.Context) error {
+	if s.opt.Readiness != nil {
+		if err := s.opt.Readiness(); err != nil {
+			s.log.WarnContext(c.Request().Context(), "not ready", slog.Any("err", err))
+			c.Response().Header().Set("Retry-After", retryAfter)
+			return c.JSONBlob(http.StatusServiceUnavailable, []byte(`{"status":"error"}`))
+		}
+	}
 	if s.opt.Ready != nil {
 		if err := s.opt.Ready(c.Request().Context()); err != nil {
 			s.log.WarnContext(c.Request().Context(), "not ready", slog.Any("err", err))

@@ -19,8 +19,8 @@ import (
 )
 
 // TestEdge_Timeout: a request still running at Options.RequestTimeout sees
-// its context end with DeadlineExceeded, and the answer is 500 E008004
-// with the request's cid.
+// its context end with DeadlineExceeded, and the answer is 503 E008005
+// with Retry-After and the request's cid.
 func TestEdge_Timeout(t *testing.T) {
 	s := New(nil, slog.New(slog.DiscardHandler), Options{RequestTimeout: 20 * time.Millisecond})
 	var got error
@@ -46,8 +46,11 @@ func TestEdge_Timeout(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatalf("answer %s: %v", rec.Body.Bytes(), err)
 	}
-	if rec.Code != http.StatusInternalServerError || len(body.SubStatus) != 1 || body.SubStatus[0] != "E008004" {
-		t.Fatalf("answer = %d %s, want 500 E008004", rec.Code, rec.Body.Bytes())
+	if rec.Code != http.StatusServiceUnavailable || len(body.SubStatus) != 1 || body.SubStatus[0] != CodeUnavailable {
+		t.Fatalf("answer = %d %s, want 503 %s", rec.Code, rec.Body.Bytes(), CodeUnavailable)
+	}
+	if got := rec.Header().Get("Retry-After"); got != retryAfter {
+		t.Fatalf("Retry-After = %q, want %q", got, retryAfter)
 	}
 	if h := rec.Header().Get("X-Zato-CID"); body.CID == "" || h != body.CID {
 		t.Fatalf("cid %q, X-Zato-CID %q: want the same, non-empty", body.CID, h)

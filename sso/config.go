@@ -68,9 +68,11 @@ type Config struct {
 	MaxItems      int
 	MaxWriteBytes int
 	// MaxConflictRetries bounds how often a command is decided again after
-	// losing a race with another writer. Each loss costs a random pause of
-	// up to 64 ms, so the request deadline bounds the total as well; with N
-	// writers on one owner the last needs about N attempts.
+	// losing a race with another writer. Each loss costs a random pause,
+	// doubling up to 256 ms, so the request deadline bounds the total as well. A
+	// command out of attempts is answered as unavailable (503 E008005,
+	// nothing stored); a small budget keeps a busy owner, or a cluster in
+	// trouble, from turning each write into a storm of retries.
 	MaxConflictRetries int
 	// LocalReads skips the read-your-writes barrier: a request sees what this
 	// process has applied, which may miss a change another replica has just
@@ -132,7 +134,7 @@ func DefaultConfig() Config {
 		DefaultTOTPLabel:      "Zato SSO",
 		MaxItems:              domain.MaxItems,
 		MaxWriteBytes:         512 << 10,
-		MaxConflictRetries:    100,
+		MaxConflictRetries:    24,
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -58,6 +59,15 @@ type Options struct {
 
 	HTTPAddr   string // host:port; port 0 picks a free one
 	TrustProxy bool
+	// RequestTimeout is the deadline of one HTTP request (default
+	// httpapi.DefaultRequestTimeout): by then a request that cannot
+	// complete for want of NATS is answered 503.
+	RequestTimeout time.Duration
+	// Sync is the embedded server's JetStream sync policy: how often it
+	// flushes stored events to disk (0: nats-server's default, 2 min), or
+	// SyncAlways to flush before every acknowledgement. See the README's
+	// "Durability".
+	Sync time.Duration
 
 	SweepInterval time.Duration // default 10s
 	// ExpiryInterval is how often the expirer records what has expired
@@ -67,6 +77,10 @@ type Options struct {
 	Now            func() time.Time
 	Log            *slog.Logger
 }
+
+// SyncAlways as Options.Sync flushes every event to disk before it is
+// acknowledged.
+const SyncAlways time.Duration = -1
 
 // Node is a running instance.
 type Node struct {
@@ -84,6 +98,10 @@ type Node struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	log     *slog.Logger
+
+	ready    readiness
+	draining atomic.Bool  // Close has begun: answers close their connections
+	conns    atomic.Int64 // open HTTP connections, for the drain
 }
 
 // Start starts an instance and returns once its view has caught up with the
@@ -125,6 +143,12 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 	if n.ns != nil {
 		o.Stream.LocalLastSeq = embeddedLastSeq(n.ns)
 	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = httpapi.DefaultRequestTimeout
+	}
+	// A request may wait for two barrier rounds: both fit well within its
+	// deadline, so an unanswered barrier is a 503 before the deadline.
+	o.Stream.BarrierTimeout = o.RequestTimeout / 5 * 2
 	if n.Store, err = openStore(ctx, js, o); err != nil {
 		return nil, err
 	}
@@ -147,6 +171,9 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 		}
 	}()
 	go func() { defer n.wg.Done(); n.View.RunSweeper(runCtx, o.SweepInterval) }()
+	n.ready.set(nil) // caught up just now
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.runReadiness(runCtx) }()
 
 	n.SSO = sso.New(o.SSO, n.View, n.Store, o.Keys, o.Now, o.Log)
 	if o.ExpiryInterval <= 0 {
@@ -158,19 +185,19 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 	if n.admin, err = serveAdmin(n.nc, n.SSO, o.Log); err != nil {
 		return nil, err
 	}
-	n.API = httpapi.New(n.SSO, o.Log, httpapi.Options{TrustProxy: o.TrustProxy, Ready: n.ready,
-		Events: n.Store, Done: streamsDone})
+	n.API = httpapi.New(n.SSO, o.Log, httpapi.Options{TrustProxy: o.TrustProxy, Ready: n.healthy,
+		Readiness: n.ready.get, RequestTimeout: o.RequestTimeout, Events: n.Store, Done: streamsDone})
 	if n.httpLn, err = net.Listen("tcp", o.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}
-	n.httpSrv = &http.Server{Handler: n.API, ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+	n.httpSrv = &http.Server{Handler: http.HandlerFunc(n.serveHTTP), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ConnState: n.connState,
 		ErrorLog: slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn)}
 	n.httpSrv.RegisterOnShutdown(sync.OnceFunc(func() { close(streamsDone) }))
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		if err := n.httpSrv.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := n.httpSrv.Serve(n.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) && !n.draining.Load() {
 			o.Log.Error("http server stopped", slog.Any("err", err))
 		}
 	}()
@@ -205,8 +232,7 @@ func openStore(ctx context.Context, js jetstream.JetStream, o Options) (*eventst
 
 func (n *Node) connect(ctx context.Context, o Options) error {
 	if o.NATSURL != "" {
-		opts := append([]nats.Option{nats.Name("ssoattr"), nats.MaxReconnects(-1),
-			nats.CustomInboxPrefix(RoleService.InboxPrefix())}, o.NATSOptions...)
+		opts := append(append(clientOptions(o.Log), nats.CustomInboxPrefix(RoleService.InboxPrefix())), o.NATSOptions...)
 		nc, err := nats.Connect(o.NATSURL, opts...)
 		if err != nil {
 			return fmt.Errorf("connect to %s: %w", natsctx.RedactURL(o.NATSURL), natsctx.RedactError(err, o.NATSURL))
@@ -230,7 +256,7 @@ func (n *Node) connect(ctx context.Context, o Options) error {
 		n.credsDir = filepath.Join(o.StoreDir, "nats")
 	}
 	ns, creds, err := StartServer(ctx, ServerOptions{Name: "ssoattr", Host: host, Port: port,
-		StoreDir: o.StoreDir, CredsDir: n.credsDir, Stream: o.Stream})
+		StoreDir: o.StoreDir, CredsDir: n.credsDir, Stream: o.Stream, Sync: o.Sync})
 	if err != nil {
 		return err
 	}
@@ -239,7 +265,7 @@ func (n *Node) connect(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	nc, err := nats.Connect(ns.ClientURL(), append(svc, nats.InProcessServer(ns), nats.Name("ssoattr"))...)
+	nc, err := nats.Connect(ns.ClientURL(), append(append(svc, clientOptions(o.Log)...), nats.InProcessServer(ns))...)
 	if err != nil {
 		return fmt.Errorf("connect to embedded nats-server: %w", err)
 	}
@@ -255,6 +281,7 @@ type ServerOptions struct {
 	StoreDir string
 	CredsDir string            // the roles' context files, created on first start
 	Stream   eventstore.Config // created, or updated, by the in-process setup user
+	Sync     time.Duration     // JetStream's sync policy: Options.Sync
 }
 
 // StartServer starts a nats-server with JetStream that accepts only the
@@ -269,9 +296,16 @@ func StartServer(ctx context.Context, o ServerOptions) (_ *server.Server, _ map[
 	}
 	stream := eventstore.StreamConfig(o.Stream).Name
 	setupPassword := newPassword()
-	ns, err := server.NewServer(&server.Options{ServerName: o.Name, Host: o.Host, Port: o.Port,
+	so := &server.Options{ServerName: o.Name, Host: o.Host, Port: o.Port,
 		JetStream: true, StoreDir: o.StoreDir, NoSigs: true, NoLog: true,
-		Users: Users(creds, stream, setupPassword)})
+		Users: Users(creds, stream, setupPassword)}
+	switch {
+	case o.Sync == SyncAlways:
+		so.SyncAlways = true
+	case o.Sync > 0:
+		so.SyncInterval = o.Sync
+	}
+	ns, err := server.NewServer(so)
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedded nats-server: %w", err)
 	}
@@ -328,12 +362,74 @@ func embeddedLastSeq(ns *server.Server) func(stream string) (uint64, error) {
 	}
 }
 
-func (n *Node) ready(ctx context.Context) error {
+// The NATS client's settings (README "NATS connection"): a server that
+// dies or hangs is noticed by missed pings within about
+// clientPingInterval × (clientMaxPingsOut+1), 6 s, and the client then
+// moves to another server of the cluster, trying every clientReconnectWait
+// (plus jitter) for ever. While it is disconnected nothing is buffered: a
+// publish fails at once, so a write answered "unavailable" was never sent,
+// rather than sent later without anyone waiting for its answer.
+const (
+	clientPingInterval  = 2 * time.Second
+	clientMaxPingsOut   = 2
+	clientReconnectWait = 250 * time.Millisecond
+	clientJitter        = 250 * time.Millisecond
+	clientDialTimeout   = 2 * time.Second
+)
+
+// clientOptions returns the options of the service's NATS connection.
+func clientOptions(log *slog.Logger) []nats.Option {
+	return []nats.Option{
+		nats.Name("ssoattr"),
+		nats.PingInterval(clientPingInterval),
+		nats.MaxPingsOutstanding(clientMaxPingsOut),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(clientReconnectWait),
+		nats.ReconnectJitter(clientJitter, clientJitter),
+		nats.ReconnectBufSize(-1),
+		nats.Timeout(clientDialTimeout),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("nats disconnected", slog.Any("err", err))
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("nats reconnected", slog.String("server", nc.ConnectedServerName()))
+		}),
+	}
+}
+
+// healthy is GET /healthz: ready (the background check), and a read
+// barrier answered in time.
+func (n *Node) healthy(ctx context.Context) error {
 	if !n.nc.IsConnected() {
 		return errors.New("not connected to NATS")
 	}
 	return n.SSO.Sync(ctx)
 }
+
+// serveHTTP serves the API; once the drain has begun, every answer closes
+// its connection (see Close).
+func (n *Node) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if n.draining.Load() {
+		w.Header().Set("Connection", "close")
+	}
+	n.API.ServeHTTP(w, r)
+}
+
+// connState counts the open HTTP connections.
+func (n *Node) connState(_ net.Conn, st http.ConnState) {
+	switch st {
+	case http.StateNew:
+		n.conns.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		n.conns.Add(-1)
+	}
+}
+
+// drainGrace is how long Close lets open keep-alive connections bring in
+// their next request, answered with "Connection: close", before it closes
+// those left idle. Closing an idle connection races with a client sending
+// on it, which then sees a reset instead of an answer.
+const drainGrace = time.Second
 
 // HTTPAddr returns the address the HTTP API listens on.
 func (n *Node) HTTPAddr() string {
@@ -364,9 +460,34 @@ func (n *Node) ContextFile(r Role) string {
 // Close stops the instance in the reverse order of Start: HTTP drains (up
 // to ctx's deadline), background loops stop, the NATS connection closes,
 // then the embedded server shuts down.
+//
+// The drain answers every request already received: it marks the instance
+// unready, stops accepting connections, and answers what arrives on open
+// ones with "Connection: close", so clients leave them after their answer;
+// after drainGrace (or when none is left) it closes the idle ones and waits
+// for the requests still running.
 func (n *Node) Close(ctx context.Context) {
+	n.draining.Store(true)
+	n.ready.set(errors.New("shutting down"))
 	if n.httpSrv != nil {
-		if err := n.httpSrv.Shutdown(ctx); err != nil {
+		_ = n.httpLn.Close()
+		grace := time.NewTimer(drainGrace)
+		tick := time.NewTicker(10 * time.Millisecond)
+	wait:
+		for n.conns.Load() > 0 {
+			select {
+			case <-grace.C:
+				break wait
+			case <-ctx.Done():
+				break wait
+			case <-tick.C:
+			}
+		}
+		grace.Stop()
+		tick.Stop()
+	}
+	if n.httpSrv != nil {
+		if err := n.httpSrv.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
 			n.log.Warn("http shutdown", slog.Any("err", err))
 		}
 	} else if n.httpLn != nil {
