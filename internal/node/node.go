@@ -364,14 +364,14 @@ func embeddedLastSeq(ns *server.Server) func(stream string) (uint64, error) {
 
 // The NATS client's settings (README "NATS connection"): a server that
 // dies or hangs is noticed by missed pings within about
-// clientPingInterval × (clientMaxPingsOut+1), 6 s, and the client then
-// moves to another server of the cluster, trying every clientReconnectWait
+// clientPingInterval × (clientMaxPingsOut+1), 4 s, and the client then
+// moves to the next server of --nats-url, trying every clientReconnectWait
 // (plus jitter) for ever. While it is disconnected nothing is buffered: a
 // publish fails at once, so a write answered "unavailable" was never sent,
 // rather than sent later without anyone waiting for its answer.
 const (
-	clientPingInterval  = 2 * time.Second
-	clientMaxPingsOut   = 2
+	clientPingInterval  = time.Second
+	clientMaxPingsOut   = 3
 	clientReconnectWait = 250 * time.Millisecond
 	clientJitter        = 250 * time.Millisecond
 	clientDialTimeout   = 2 * time.Second
@@ -381,6 +381,9 @@ const (
 func clientOptions(log *slog.Logger) []nats.Option {
 	return []nats.Option{
 		nats.Name("ssoattr"),
+		// The servers of --nats-url are tried in the order given, so that
+		// each instance can be put on its nearest node.
+		nats.DontRandomize(),
 		nats.PingInterval(clientPingInterval),
 		nats.MaxPingsOutstanding(clientMaxPingsOut),
 		nats.MaxReconnects(-1),
