@@ -180,7 +180,7 @@ func (s *Store) settle(ctx context.Context, subject string, expected uint64, id 
 			err = errors.New("not stored yet")
 		}
 		// Not found, or no answer: ask again while there is time.
-		if ctx.Err() != nil || ctxtime.Sleep(ctx, refusedPause) != nil {
+		if ctx.Err() != nil || errors.Is(err, nats.ErrConnectionClosed) || ctxtime.Sleep(ctx, refusedPause) != nil {
 			return 0, &unknownError{fmt.Errorf("%w (looking for the event: %v)", cause, err)}
 		}
 	}

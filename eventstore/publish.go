@@ -62,6 +62,10 @@ func (s *Store) publish(ctx context.Context, subject string, data []byte, sig st
 		if left <= 0 || ctx.Err() != nil {
 			break
 		}
+		if nc.IsClosed() {
+			lastErr = nats.ErrConnectionClosed
+			break // nothing more can be sent
+		}
 		resp, err := nc.RequestMsg(m, min(left, attemptTimeout))
 		if err == nil {
 			seq, err := parseAck(resp.Data)
@@ -79,12 +83,12 @@ func (s *Store) publish(ctx context.Context, subject string, data []byte, sig st
 		}
 		lastErr = err
 		switch {
-		case errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+			errors.Is(err, nats.ErrConnectionClosed):
+			// Closed while waiting: the copy may have gone out before.
 			unanswered = err
 		case transient(err) || notSent(err):
 			_ = ctxtime.Sleep(ctx, min(refusedPause, left))
-		case errors.Is(err, nats.ErrConnectionClosed):
-			return 0, &unavailableError{err}
 		default:
 			return 0, err
 		}

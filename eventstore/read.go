@@ -96,13 +96,27 @@ func (s *Store) Scan(ctx context.Context, filters []string, from, to uint64, h f
 	if to > 0 && from > to {
 		return nil
 	}
+	// On a replicated stream the consumer runs on any of the stream's
+	// servers, perhaps one that lags behind the leader: its counts of what
+	// is pending may say "done" early. So the scan learns the stream's
+	// last sequence now, and where the consumer says done before it, asks
+	// the leader whether a matching message follows (complete).
+	var last uint64
+	if s.replicated() {
+		var err error
+		if last, err = s.LastSeq(ctx); err != nil {
+			return fmt.Errorf("scan %v: %w", filters, err)
+		}
+	}
 	cons, it, err := s.consume(ctx, filters, from, 10*time.Second)
 	if err != nil {
-		return err
+		return Unavailable(err)
 	}
 	defer s.release(cons, it)
 	if info := cons.CachedInfo(); info != nil && info.NumPending == 0 {
-		return nil
+		if done, err := s.complete(ctx, filters, from-1, last, to); done || err != nil {
+			return err
+		}
 	}
 	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
@@ -112,7 +126,7 @@ func (s *Store) Scan(ctx context.Context, filters []string, from, to uint64, h f
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("scan %v: %w", filters, err)
+			return Unavailable(fmt.Errorf("scan %v: %w", filters, err))
 		}
 		seq, pending, ok := ackPosition(msg.Reply())
 		if !ok {
@@ -125,10 +139,48 @@ func (s *Store) Scan(ctx context.Context, filters []string, from, to uint64, h f
 		if !h(Msg{Seq: seq, Subject: msg.Subject(), Data: msg.Data(), Event: e, Err: derr, Pending: pending}) {
 			return nil
 		}
-		if pending == 0 || to > 0 && seq >= to {
+		if to > 0 && seq >= to {
 			return nil
 		}
+		if pending == 0 {
+			if done, err := s.complete(ctx, filters, seq, last, to); done || err != nil {
+				return err
+			}
+		}
 	}
+}
+
+// replicated reports whether the stream has more than one replica.
+func (s *Store) replicated() bool {
+	info := s.stream.CachedInfo()
+	return info != nil && info.Config.Replicas > 1
+}
+
+// complete reports whether a scan whose consumer has nothing pending after
+// sequence after is done: the stream is not replicated, or it had last
+// messages when the scan began and its leader holds no message matching
+// filters in (after, last] (and ≤ to, when to > 0). Otherwise the consumer's
+// server lags and will deliver the rest.
+func (s *Store) complete(ctx context.Context, filters []string, after, last, to uint64) (bool, error) {
+	if to > 0 {
+		last = min(last, to)
+	}
+	if last <= after {
+		return true, nil
+	}
+	if len(filters) == 0 {
+		filters = []string{Prefix + ".>"}
+	}
+	for _, f := range filters {
+		seq, _, found, err := s.firstAfter(ctx, f, after)
+		if err != nil {
+			return false, Unavailable(fmt.Errorf("scan %v: %w", filters, err))
+		}
+		if found && seq <= last {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // ReadOwners delivers the events of the given owners in stream order, from
@@ -194,7 +246,7 @@ func (s *Store) tail(ctx context.Context, filters []string, from uint64, decode 
 			ended = true
 			failed <- err
 		}
-	}, jetstream.PullMaxMessages(followBuffer))
+	}, jetstream.PullMaxMessages(followBuffer), jetstream.PullHeartbeat(pullHeartbeat))
 	if err != nil {
 		s.release(cons, nil)
 		return fmt.Errorf("consume: %w", err)
@@ -215,6 +267,14 @@ func (s *Store) tail(ctx context.Context, filters []string, from uint64, decode 
 	s.release(cons, cc)
 	return err
 }
+
+// pullHeartbeat is how often the server of a reader's consumer says it is
+// alive while it has nothing to deliver. Two missed, and the ordered
+// consumer is created anew where it left off: a pull request lost in a
+// cluster (or a consumer on a server that hangs) costs 2 s, not the
+// library's default of 30 s, which outlasted the request deadline and left
+// history pages hanging.
+const pullHeartbeat = time.Second
 
 // followBuffer is how many messages a consumer asks for at once. A deep
 // buffer keeps the start-up rebuild, which reads the whole stream through
@@ -314,7 +374,7 @@ func (s *Store) consume(ctx context.Context, filters []string, from uint64, inac
 	if err != nil {
 		return nil, nil, err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(followBuffer))
+	it, err := cons.Messages(jetstream.PullMaxMessages(followBuffer), jetstream.PullHeartbeat(pullHeartbeat))
 	if err != nil {
 		s.release(cons, nil)
 		return nil, nil, fmt.Errorf("consume: %w", err)
