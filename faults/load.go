@@ -94,6 +94,28 @@ func (r *Recorder) FirstAckAfter(t time.Time) time.Duration {
 	return first
 }
 
+// AnswerlessSince lists the requests in flight at t or sent within window
+// after it that got no answer at all (a reset, an EOF), other than those
+// refused a connection: a server that drains must answer every request it
+// received.
+func (r *Recorder) AnswerlessSince(t time.Time, window time.Duration) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	note := func(name string, start, end time.Time, a Answer) {
+		if a.Err != nil && end.After(t) && start.Before(t.Add(window)) && !strings.Contains(a.Err.Error(), "connection refused") {
+			out = append(out, name+": "+a.Err.Error())
+		}
+	}
+	for _, w := range r.writes {
+		note(w.Name, w.Start, w.End, w.Answer)
+	}
+	for _, rd := range r.reads {
+		note(rd.Name, rd.Start, rd.End, rd.Answer)
+	}
+	return out
+}
+
 // someAcked returns a random acknowledged write, if any.
 func (r *Recorder) someAcked() (Write, bool) {
 	r.mu.Lock()

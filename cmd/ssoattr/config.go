@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ssoattr/ssoattr/httpapi"
+	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/sso"
 )
 
@@ -35,6 +37,8 @@ type Config struct {
 	HashWait                           time.Duration
 	SweepInterval                      time.Duration
 	ShutdownTimeout                    time.Duration
+	RequestTimeout                     time.Duration
+	Sync                               time.Duration // node.Options.Sync: node.SyncAlways or an interval
 	// From the environment only: secrets never go on a command line.
 	FernetKey     string // SSOATTR_FERNET_KEY
 	AdminPassword string // SSOATTR_ADMIN_PASSWORD
@@ -75,7 +79,10 @@ func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) str
 	fs.IntEnv(&c.HashQueue, "hash-queue", "SSOATTR_HASH_QUEUE", sso.DefaultHashQueue, "requests that may wait for a password hash computation; more are answered 503 E008007")
 	fs.DurationEnv(&c.HashWait, "hash-wait", "SSOATTR_HASH_WAIT", sso.DefaultHashWait, "how long a request may wait for a password hash computation before 503 E008007")
 	fs.DurationEnv(&c.SweepInterval, "sweep-interval", "SSOATTR_SWEEP_INTERVAL", 10*time.Second, "how often expired attributes and sessions are freed")
-	fs.DurationEnv(&c.ShutdownTimeout, "shutdown-timeout", "SSOATTR_SHUTDOWN_TIMEOUT", 5*time.Second, "how long in-flight requests may take on shutdown")
+	fs.DurationEnv(&c.ShutdownTimeout, "shutdown-timeout", "SSOATTR_SHUTDOWN_TIMEOUT", 10*time.Second, "how long the drain may take on shutdown (SIGTERM): keep it above --request-timeout plus 1 s, so every request received is answered")
+	fs.DurationEnv(&c.RequestTimeout, "request-timeout", "SSOATTR_REQUEST_TIMEOUT", httpapi.DefaultRequestTimeout, "deadline of one request: one that cannot complete for want of NATS is answered 503 by then (docs/API.md#error-codes)")
+	var sync string
+	fs.StringEnv(&sync, "sync", "SSOATTR_SYNC", "2m", `embedded server: "always" (flush every event to disk before it is acknowledged) or how often stored events are flushed (README "Durability")`)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: ssoattr serve [flags]\n\nRuns the service. Each flag not given takes the environment variable named\n"+
 			"in its description, then its default. Secrets come from the environment only:\n"+
@@ -101,8 +108,19 @@ func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) str
 	if len(c.Apps) == 0 {
 		errs = append(errs, fmt.Errorf("%s: at least one application is needed", fs.source("apps")))
 	}
+	if sync == "always" {
+		c.Sync = node.SyncAlways
+	} else if d, err := time.ParseDuration(sync); err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("%s: %q is neither always nor a positive duration", fs.source("sync"), sync))
+	} else {
+		c.Sync = d
+	}
+	if c.external() && fs.given("sync") {
+		errs = append(errs, errors.New("--sync is the embedded server's: an external cluster's servers set their own sync_interval"))
+	}
 	for name, d := range map[string]time.Duration{"session-expiry": c.SessionExpiry,
-		"sweep-interval": c.SweepInterval, "shutdown-timeout": c.ShutdownTimeout, "hash-wait": c.HashWait} {
+		"sweep-interval": c.SweepInterval, "shutdown-timeout": c.ShutdownTimeout, "hash-wait": c.HashWait,
+		"request-timeout": c.RequestTimeout} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: %s is not a positive duration", fs.source(name), d))
 		}

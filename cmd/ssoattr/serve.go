@@ -87,7 +87,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		NATSURL: natsURL, NATSOptions: natsOpts, NATSListen: c.NATSListen,
 		Stream: eventstore.Config{Stream: c.Stream, Replicas: c.Replicas},
 		SSO:    cfg, Keys: keys, HTTPAddr: c.HTTPAddr, TrustProxy: c.TrustProxy,
-		SweepInterval: c.SweepInterval, Log: log,
+		SweepInterval: c.SweepInterval, RequestTimeout: c.RequestTimeout, Sync: c.Sync, Log: log,
 	}
 	if !c.external() {
 		o.StoreDir = filepath.Join(c.DataDir, "jetstream")

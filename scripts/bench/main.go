@@ -39,6 +39,7 @@ import (
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/internal/node"
 )
 
 func main() {
@@ -69,6 +70,7 @@ type params struct {
 	memPerUser   int
 	rounds       int
 	cases        map[string]bool // nil: all
+	sync         time.Duration   // the service's embedded server: node.Options.Sync
 }
 
 // allCases lists every case, in the order the report prints them.
@@ -80,7 +82,7 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 	var p params
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var sizes, cases string
+	var sizes, cases, sync string
 	fs.BoolVar(&p.quick, "quick", false, "a short run (under a minute): smaller sizes and durations; flags given explicitly still win")
 	fs.BoolVar(&p.jsonOut, "json", false, "print one JSON object on stdout (the table goes to stderr)")
 	fs.StringVar(&p.memprofile, "memprofile", "", "write a heap profile (live objects) to `FILE` after the HTTP cases, while the servers still run")
@@ -97,6 +99,7 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 	fs.IntVar(&p.memAttrs, "mem-attrs", 1000000, "live attributes of the memory measurement")
 	fs.IntVar(&p.memPerUser, "mem-per-user", 10, "attributes per user in the memory measurement")
 	fs.IntVar(&p.rounds, "password-rounds", 120000, "PBKDF2 rounds of the users' passwords: keep the default (serve's) for figures; the test lowers it to stay fast under -race")
+	fs.StringVar(&sync, "sync", "2m", `the service's embedded server's sync policy, as serve's --sync: "always" or an interval (compare set with each; thin_write and raw_publish share that server)`)
 	fs.StringVar(&cases, "cases", "", "comma-separated cases to run (default all): "+strings.Join(allCases, ","))
 	if err := fs.Parse(args); err != nil {
 		return p, err
@@ -131,6 +134,14 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 		p.rebuildSizes = append(p.rebuildSizes, n)
 	}
 	slices.Sort(p.rebuildSizes)
+	if sync == "always" {
+		p.sync = node.SyncAlways
+	} else if d, err := time.ParseDuration(sync); err == nil && d > 0 {
+		p.sync = d
+	} else {
+		return p, fmt.Errorf("--sync: %q is neither always nor a positive duration", sync)
+	}
+	serviceSync = p.sync
 	if cases != "" {
 		p.cases = map[string]bool{}
 		for _, c := range strings.Split(cases, ",") {

@@ -36,6 +36,16 @@ const (
 // listen ports differ (0: any free one), so the benchmark never collides
 // with a running service.
 func serveOptions(dataDir string, rounds int, keys *sso.Keyring, log *slog.Logger) node.Options {
+	o := serveDefaults(dataDir, rounds, keys, log)
+	o.Sync = serviceSync
+	return o
+}
+
+// serviceSync is the --sync of this run (0: serve's default), set once by
+// parseParams before any service starts.
+var serviceSync time.Duration
+
+func serveDefaults(dataDir string, rounds int, keys *sso.Keyring, log *slog.Logger) node.Options {
 	cfg := sso.DefaultConfig()
 	apps := []string{app}
 	cfg.AppsAll, cfg.AppsLoginAllowed, cfg.AppsSignupAllowed = apps, apps, apps
