@@ -172,11 +172,11 @@ func (s *Store) complete(ctx context.Context, filters []string, after, last, to 
 		filters = []string{Prefix + ".>"}
 	}
 	for _, f := range filters {
-		seq, _, found, err := s.firstAfter(ctx, f, after)
+		m, err := s.firstAfter(ctx, f, after)
 		if err != nil {
 			return false, Unavailable(fmt.Errorf("scan %v: %w", filters, err))
 		}
-		if found && seq <= last {
+		if m != nil && m.Seq <= last {
 			return false, nil
 		}
 	}

@@ -226,7 +226,11 @@ func (c *cluster) stored(stream string) map[string]int {
 	defer closeJS()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := eventstore.Attach(ctx, js, stream)
+	keys, err := node.EventKeys(nodetest.Keys)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	st, err := eventstore.Attach(ctx, js, eventstore.Config{Stream: stream, Keys: keys})
 	if err != nil {
 		c.t.Fatalf("attach: %v", err)
 	}

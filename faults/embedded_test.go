@@ -156,7 +156,15 @@ func (e *embedded) stored() map[string]int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := eventstore.Attach(ctx, js, "SSO")
+	ring, err := sso.ParseKeyring(e.key)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	keys, err := node.EventKeys(ring)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	st, err := eventstore.Attach(ctx, js, eventstore.Config{Stream: "SSO", Keys: keys})
 	if err != nil {
 		e.t.Fatal(err)
 	}

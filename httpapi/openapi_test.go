@@ -48,6 +48,8 @@ func TestOpenAPI_EveryOperation(t *testing.T) {
 
 	// Probes and the document itself.
 	do("GET", "/healthz", nil, 200)
+	do("GET", "/livez", nil, 200)
+	do("GET", "/readyz", nil, 200)
 	r := inst.Do("GET", "/openapi.json", nil)
 	if !bytes.Equal(r.Raw, docs.OpenAPI) {
 		t.Fatal("GET /openapi.json is not docs/openapi.json")
