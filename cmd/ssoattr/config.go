@@ -50,6 +50,31 @@ type Config struct {
 // rather than its embedded server.
 func (c Config) external() bool { return c.NATSURL != "" || c.NATSContext != "" }
 
+// externalFlags defines the flags that connect to an external NATS; url
+// describes --nats-url. SSOATTR_NATS_USER and SSOATTR_NATS_PASSWORD, from
+// the environment only, complete them.
+func externalFlags(fs *flagSet, c *Config, url string) {
+	fs.StringEnv(&c.NATSURL, "nats-url", "SSOATTR_NATS_URL", "", url)
+	fs.StringEnv(&c.NATSContext, "nats-context", "SSOATTR_NATS_CONTEXT", "", "connect to an external NATS as this NATS context file says (e.g. an embedded instance's <data-dir>/nats/service.json); --nats-url overrides its URL")
+	fs.StringEnv(&c.NATSCreds, "nats-creds", "SSOATTR_NATS_CREDS", "", "external NATS: a credentials file (JWT and nkey seed)")
+	fs.StringEnv(&c.NATSNKey, "nats-nkey", "SSOATTR_NATS_NKEY", "", "external NATS: a file holding an nkey seed")
+	fs.StringEnv(&c.NATSTLSCA, "nats-tls-ca", "SSOATTR_NATS_TLS_CA", "", "external NATS: CA certificates (PEM) to verify the servers with")
+	fs.StringEnv(&c.NATSTLSCert, "nats-tls-cert", "SSOATTR_NATS_TLS_CERT", "", "external NATS: client certificate (PEM), with --nats-tls-key")
+	fs.StringEnv(&c.NATSTLSKey, "nats-tls-key", "SSOATTR_NATS_TLS_KEY", "", "external NATS: the client certificate's key (PEM)")
+}
+
+// externalErrors checks the external NATS settings that go in pairs.
+func (c Config) externalErrors() []error {
+	var errs []error
+	if c.NATSPassword != "" && c.NATSUser == "" {
+		errs = append(errs, errors.New("SSOATTR_NATS_PASSWORD needs SSOATTR_NATS_USER"))
+	}
+	if (c.NATSTLSCert == "") != (c.NATSTLSKey == "") {
+		errs = append(errs, errors.New("--nats-tls-cert and --nats-tls-key go together"))
+	}
+	return errs
+}
+
 // parseServe reads serve's flags; a flag not given takes its environment
 // variable, then its default.
 func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) string) (Config, error) {
@@ -59,13 +84,7 @@ func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) str
 	fs.StringEnv(&c.HTTPAddr, "http-addr", "SSOATTR_HTTP_ADDR", "127.0.0.1:17010", "HTTP listen address")
 	fs.StringEnv(&c.DataDir, "data-dir", "SSOATTR_DATA_DIR", "./data", "data directory of the embedded NATS server and the generated key")
 	fs.StringEnv(&c.NATSListen, "nats-listen", "SSOATTR_NATS_LISTEN", "127.0.0.1:4222", "client listener of the embedded NATS server, for the CLI and subscribers")
-	fs.StringEnv(&c.NATSURL, "nats-url", "SSOATTR_NATS_URL", "", "use this external NATS cluster instead of the embedded server; the instance then keeps no local state")
-	fs.StringEnv(&c.NATSContext, "nats-context", "SSOATTR_NATS_CONTEXT", "", "connect to an external NATS as this NATS context file says (e.g. an embedded instance's <data-dir>/nats/service.json); --nats-url overrides its URL")
-	fs.StringEnv(&c.NATSCreds, "nats-creds", "SSOATTR_NATS_CREDS", "", "external NATS: a credentials file (JWT and nkey seed)")
-	fs.StringEnv(&c.NATSNKey, "nats-nkey", "SSOATTR_NATS_NKEY", "", "external NATS: a file holding an nkey seed")
-	fs.StringEnv(&c.NATSTLSCA, "nats-tls-ca", "SSOATTR_NATS_TLS_CA", "", "external NATS: CA certificates (PEM) to verify the servers with")
-	fs.StringEnv(&c.NATSTLSCert, "nats-tls-cert", "SSOATTR_NATS_TLS_CERT", "", "external NATS: client certificate (PEM), with --nats-tls-key")
-	fs.StringEnv(&c.NATSTLSKey, "nats-tls-key", "SSOATTR_NATS_TLS_KEY", "", "external NATS: the client certificate's key (PEM)")
+	externalFlags(fs, &c, "use this external NATS cluster instead of the embedded server; the instance then keeps no local state")
 	fs.StringEnv(&apps, "apps", "SSOATTR_APPS", "CRM", "comma-separated application names (apps.all, login and signup allowed)")
 	fs.StringEnv(&c.Stream, "stream", "SSOATTR_STREAM", "SSO", "JetStream stream name")
 	fs.IntEnv(&c.Replicas, "replicas", "SSOATTR_REPLICAS", 1, "stream replicas on a NATS cluster")
@@ -158,12 +177,7 @@ func parseServe(args []string, stdout, stderr io.Writer, getenv func(string) str
 	} else if c.FernetKey == "" {
 		errs = append(errs, errors.New("with an external NATS (--nats-url, --nats-context) the instance keeps no local state: set SSOATTR_FERNET_KEY to the key the other instances use"))
 	}
-	if c.NATSPassword != "" && c.NATSUser == "" {
-		errs = append(errs, errors.New("SSOATTR_NATS_PASSWORD needs SSOATTR_NATS_USER"))
-	}
-	if (c.NATSTLSCert == "") != (c.NATSTLSKey == "") {
-		errs = append(errs, errors.New("--nats-tls-cert and --nats-tls-key go together"))
-	}
+	errs = append(errs, c.externalErrors()...)
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return c, errors.Join(errs...)
 }

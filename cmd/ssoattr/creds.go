@@ -62,6 +62,10 @@ func (f *clientFlags) connect(ctx context.Context) (context.Context, *nats.Conn,
 	if err != nil {
 		return ctx, nil, c, fmt.Errorf("%s: %w", path, err)
 	}
+	if c.InboxPrefix == "" {
+		// The role's own inbox: the only one its NATS user may read.
+		opts = append([]nats.Option{nats.CustomInboxPrefix(f.role.InboxPrefix())}, opts...)
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	opts = append(opts, nats.Name("ssoattr-cli"), nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 		if errors.Is(err, nats.ErrPermissionViolation) {

@@ -7,6 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssoattr/ssoattr/eventstore"
 	"github.com/ssoattr/ssoattr/internal/natsctx"
 	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
@@ -121,4 +126,71 @@ func TestRun_ServeLogsNoNATSSecret(t *testing.T) {
 			t.Fatalf("the NATS password is in the error or log: %v\n%s", err, stderr)
 		}
 	})
+}
+
+// TestRun_SetupStream: setup-stream creates the stream on an external
+// server as a user that may, leaves it alone when it is as wanted, and
+// stops at once, saying so, when NATS refuses the user (the service role
+// may not update the stream).
+func TestRun_SetupStream(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
+		StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+		Users: []*server.User{{Username: "op", Password: "op-secret"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server not ready")
+	}
+	env := mainEnv("SSOATTR_NATS_USER", "op", "SSOATTR_NATS_PASSWORD", "op-secret")
+	for range 2 {
+		stdout, stderr, code, err := mainRun(t, env, "setup-stream", "--nats-url", ns.ClientURL())
+		if code != 0 || !strings.Contains(stdout, "Stream SSO ready") {
+			t.Fatalf("setup-stream: exit %d, err %v, stdout %q, stderr %q", code, err, stdout, stderr)
+		}
+	}
+	nc, err := nats.Connect(ns.ClientURL(), nats.UserInfo("op", "op-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	st, err := js.Stream(t.Context(), "SSO")
+	if err != nil || !eventstore.ConfigMatches(st.CachedInfo().Config, eventstore.StreamConfig(eventstore.Config{})) {
+		t.Fatalf("the stream after setup-stream: %v; want it configured as StreamConfig says", err)
+	}
+
+	inst := nodetest.Start(t)
+	svc := nodetest.Credentials(t, inst.NATSURL(), node.RoleService)
+	started := time.Now()
+	_, _, code, err := mainRun(t, mainEnv("SSOATTR_NATS_USER", svc.User, "SSOATTR_NATS_PASSWORD", svc.Password),
+		"setup-stream", "--nats-url", inst.NATSURL(), "--replicas", "2")
+	if code == 0 || err == nil || !strings.Contains(err.Error(), "NATS refused") {
+		t.Fatalf("setup-stream as the service role: exit %d, err %v; want NATS's refusal", code, err)
+	}
+	if took := time.Since(started); took > 5*time.Second {
+		t.Fatalf("the refusal took %v", took)
+	}
+}
+
+// TestRouteCredentials: the compose cluster's routes, which its
+// configuration names without credentials, authenticate with the cluster's.
+func TestRouteCredentials(t *testing.T) {
+	for _, v := range []string{"NATS_NAME", "SSOATTR_NATS_SERVICE_PASSWORD", "SSOATTR_NATS_ADMIN_PASSWORD",
+		"SSOATTR_NATS_READER_PASSWORD", "SSOATTR_NATS_SETUP_PASSWORD"} {
+		t.Setenv(v, "x")
+	}
+	t.Setenv("SSOATTR_NATS_ROUTE_PASSWORD", "route-secret")
+	opts, err := server.ProcessConfigFile("../../deploy/nats.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routeCredentials(opts)
+	for _, r := range opts.Routes {
+		if pw, _ := r.User.Password(); r.User.Username() != "route" || pw != "route-secret" {
+			t.Fatalf("route %s: user %v, want route with the cluster's password", r.Host, r.User)
+		}
+	}
 }

@@ -57,6 +57,7 @@ Usage:
   ssoattr sso COMMAND [args] [flags]    admin commands against a running service
   ssoattr nats [nats-server options]    run a standalone nats-server (for a cluster of replicas)
   ssoattr key                           print a new random Fernet key (for SSOATTR_FERNET_KEY)
+  ssoattr setup-stream --nats-url URL   create or update the stream on an external NATS cluster
   ssoattr history --user ID [flags]     a user's attribute changes, read from the stream (auditors)
   ssoattr replay --as-of T --out FILE   write the complete state as it was at T, as JSON lines
   ssoattr watch [--user ID] [--type T]  print events live as they are stored
@@ -111,6 +112,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return natsCommand(ctx, args[1:], stdout, stderr)
 	case "key":
 		return keyCommand(args[1:], stdout, stderr)
+	case "setup-stream":
+		return setupStreamCommand(ctx, args[1:], stdout, stderr, getenv)
 	case "version", "-version", "--version":
 		return versionCommand(args[1:], stdout, stderr)
 	case "history":

@@ -6,10 +6,27 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
+
+// routeCredentials gives each configured route that names no user the
+// cluster's own credentials (its authorization block), as nats-server does
+// for the routes it discovers: a configuration file cannot put a password
+// from the environment inside a route's URL, and a command line must not
+// carry it.
+func routeCredentials(opts *server.Options) {
+	if opts.Cluster.Username == "" {
+		return
+	}
+	for _, r := range opts.Routes {
+		if r.User == nil {
+			r.User = url.UserPassword(opts.Cluster.Username, opts.Cluster.Password)
+		}
+	}
+}
 
 // natsCommand runs a plain nats-server (the one ssoattr embeds) with
 // nats-server's own flags and configuration files. It exists so a NATS
@@ -36,6 +53,7 @@ func natsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("nats options: %w", err)
 	}
 	opts.NoSigs = true // this process's signals cancel ctx
+	routeCredentials(opts)
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return fmt.Errorf("nats-server: %w", err)

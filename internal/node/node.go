@@ -397,6 +397,13 @@ func clientOptions(log *slog.Logger) []nats.Option {
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			log.Info("nats reconnected", slog.String("server", nc.ConnectedServerName()))
 		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			// A refusal of the cluster's: its operator must grant the
+			// service role what README.md#nats-roles-and-credentials lists.
+			if errors.Is(err, nats.ErrPermissionViolation) {
+				log.Error("NATS refused the service", slog.Any("err", err))
+			}
+		}),
 	}
 }
 

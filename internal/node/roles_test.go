@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -237,5 +238,46 @@ func TestRoles_ReaderReads(t *testing.T) {
 	}
 	if !slices.IsSorted(seen) {
 		t.Fatalf("events out of order: %v", seen)
+	}
+}
+
+// TestRoles_ComposeConfigAgrees: the nats-server configuration of the
+// compose cluster gives each role the permissions the embedded server
+// gives it, and its routes authenticate.
+func TestRoles_ComposeConfigAgrees(t *testing.T) {
+	for _, v := range []string{"NATS_NAME", "SSOATTR_NATS_SERVICE_PASSWORD", "SSOATTR_NATS_ADMIN_PASSWORD",
+		"SSOATTR_NATS_READER_PASSWORD", "SSOATTR_NATS_SETUP_PASSWORD", "SSOATTR_NATS_ROUTE_PASSWORD"} {
+		t.Setenv(v, "p"+strings.ToLower(v))
+	}
+	opts, err := server.ProcessConfigFile("../../deploy/nats.conf")
+	if err != nil {
+		t.Fatalf("deploy/nats.conf: %v", err)
+	}
+	users := map[string]*server.User{}
+	for _, u := range opts.Users {
+		users[u.Username] = u
+	}
+	sorted := func(l []string) []string { return slices.Sorted(slices.Values(l)) }
+	for _, r := range node.Roles {
+		u := users[string(r)]
+		if u == nil {
+			t.Errorf("no user %s", r)
+			continue
+		}
+		if u.Password != "pssoattr_nats_"+string(r)+"_password" {
+			t.Errorf("user %s: password %q does not come from SSOATTR_NATS_%s_PASSWORD", r, u.Password, strings.ToUpper(string(r)))
+		}
+		got, want := u.Permissions, node.Permissions(r, "SSO")
+		if !slices.Equal(sorted(got.Publish.Allow), sorted(want.Publish.Allow)) ||
+			!slices.Equal(sorted(got.Publish.Deny), sorted(want.Publish.Deny)) ||
+			!slices.Equal(sorted(got.Subscribe.Allow), sorted(want.Subscribe.Allow)) ||
+			len(got.Subscribe.Deny) != 0 || (got.Response == nil) != (want.Response == nil) ||
+			got.Response != nil && got.Response.MaxMsgs != want.Response.MaxMsgs {
+			t.Errorf("user %s: permissions %+v %+v %+v, want %+v %+v %+v", r, got.Publish, got.Subscribe, got.Response,
+				want.Publish, want.Subscribe, want.Response)
+		}
+	}
+	if opts.Cluster.Username != "route" || opts.Cluster.Password == "" || len(opts.Routes) != 3 {
+		t.Errorf("cluster: user %q, %d routes; want authenticated routes to the three nodes", opts.Cluster.Username, len(opts.Routes))
 	}
 }
