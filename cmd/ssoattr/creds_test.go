@@ -144,7 +144,7 @@ func TestRun_SetupStream(t *testing.T) {
 	if !ns.ReadyForConnections(10 * time.Second) {
 		t.Fatal("nats-server not ready")
 	}
-	env := mainEnv("SSOATTR_NATS_USER", "op", "SSOATTR_NATS_PASSWORD", "op-secret")
+	env := mainEnv("SSOATTR_NATS_USER", "op", "SSOATTR_NATS_PASSWORD", "op-secret", "SSOATTR_FERNET_KEY", nodetest.KeyText)
 	for range 2 {
 		stdout, stderr, code, err := mainRun(t, env, "setup-stream", "--nats-url", ns.ClientURL())
 		if code != 0 || !strings.Contains(stdout, "Stream SSO ready") {
@@ -158,14 +158,16 @@ func TestRun_SetupStream(t *testing.T) {
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	st, err := js.Stream(t.Context(), "SSO")
-	if err != nil || !eventstore.ConfigMatches(st.CachedInfo().Config, eventstore.StreamConfig(eventstore.Config{})) {
+	if err != nil || !eventstore.ConfigMatches(st.CachedInfo().Config, eventstore.StreamConfig(eventstore.Config{})) ||
+		len(st.CachedInfo().Config.Metadata) == 0 {
 		t.Fatalf("the stream after setup-stream: %v; want it configured as StreamConfig says", err)
 	}
 
 	inst := nodetest.Start(t)
 	svc := nodetest.Credentials(t, inst.NATSURL(), node.RoleService)
 	started := time.Now()
-	_, _, code, err := mainRun(t, mainEnv("SSOATTR_NATS_USER", svc.User, "SSOATTR_NATS_PASSWORD", svc.Password),
+	_, _, code, err := mainRun(t, mainEnv("SSOATTR_NATS_USER", svc.User, "SSOATTR_NATS_PASSWORD", svc.Password,
+		"SSOATTR_FERNET_KEY", nodetest.KeyText),
 		"setup-stream", "--nats-url", inst.NATSURL(), "--replicas", "2")
 	if code == 0 || err == nil || !strings.Contains(err.Error(), "NATS refused") {
 		t.Fatalf("setup-stream as the service role: exit %d, err %v; want NATS's refusal", code, err)

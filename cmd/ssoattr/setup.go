@@ -12,6 +12,8 @@ import (
 
 	"github.com/ssoattr/ssoattr/eventstore"
 	"github.com/ssoattr/ssoattr/internal/natsctx"
+	"github.com/ssoattr/ssoattr/internal/node"
+	"github.com/ssoattr/ssoattr/sso"
 )
 
 const setupStreamUsage = `Usage: ssoattr setup-stream --nats-url URL [--replicas N] [--stream NAME] [flags]
@@ -23,7 +25,8 @@ update, purge or delete the stream, so that nobody can empty it through
 NATS while it runs). The service finds the stream as this leaves it. It
 retries for a minute while the cluster elects its JetStream leader.
 Credentials as for serve: SSOATTR_NATS_USER and SSOATTR_NATS_PASSWORD from
-the environment, or the flags below.
+the environment, or the flags below. SSOATTR_FERNET_KEY, the service's key,
+signs the stream's record of when events began to be signed.
 
 Flags:
 `
@@ -49,6 +52,14 @@ func setupStreamCommand(ctx context.Context, args []string, stdout, stderr io.Wr
 	}
 	if c.Replicas < 1 {
 		errs = append(errs, fmt.Errorf("%s: %d is less than 1", fs.source("replicas"), c.Replicas))
+	}
+	var keys *eventstore.Keys
+	if fernet := getenv("SSOATTR_FERNET_KEY"); fernet == "" {
+		errs = append(errs, errors.New("set SSOATTR_FERNET_KEY to the key the service uses"))
+	} else if ring, err := sso.ParseKeyring(fernet); err != nil {
+		errs = append(errs, fmt.Errorf("SSOATTR_FERNET_KEY: %w", err))
+	} else if keys, err = node.EventKeys(ring); err != nil {
+		errs = append(errs, fmt.Errorf("SSOATTR_FERNET_KEY: %w", err))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return &exitError{2, err.Error()}
@@ -87,7 +98,7 @@ func setupStreamCommand(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	cfg := eventstore.Config{Stream: c.Stream, Replicas: c.Replicas}
+	cfg := eventstore.Config{Stream: c.Stream, Replicas: c.Replicas, Keys: keys}
 	for {
 		attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
 		_, err = eventstore.Open(attempt, js, cfg)
