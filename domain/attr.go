@@ -156,9 +156,10 @@ func (tx *AttrTx) current(name string) (Attr, bool) {
 
 // Apply decides one item. It returns ErrAttrExists for a create of a live
 // name, ErrNoSuchAttr for an update of a name that is not live, and
-// ErrInvalidInput for a create or set without a value.
+// ErrInvalidInput for a create or set without a value, or a value nested
+// deeper than MaxValueDepth.
 func (tx *AttrTx) Apply(op AttrOp, w AttrWrite) error {
-	if !ValidName(w.Name) {
+	if !ValidName(w.Name) || w.Value != nil && !ValidValue(w.Value) {
 		return ErrInvalidInput
 	}
 	cur, live := tx.current(w.Name)

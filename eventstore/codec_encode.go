@@ -196,6 +196,11 @@ func appendRaw(b, v []byte) ([]byte, error) {
 	if err := jsonscan.Check(v); err != nil {
 		return nil, fmt.Errorf("value is not valid JSON: %w", err)
 	}
+	// The API accepts no deeper value; an event holding one could nest past
+	// what the decoder reads (domain.MaxJSONDepth).
+	if d := domain.ValueDepth(v); d > domain.MaxValueDepth {
+		return nil, fmt.Errorf("value nested %d deep, max %d: %w", d, domain.MaxValueDepth, domain.ErrInvalidInput)
+	}
 	if isCompact(v) {
 		return append(b, v...), nil
 	}

@@ -365,10 +365,23 @@ func TestEncode_RejectsWhatTheOldEncoderRejected(t *testing.T) {
 			}
 		})
 	}
-	// The deepest value encoding/json writes is still written.
-	deep := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
-	if _, err := encodeBoth(t, value(deep)); err != nil {
-		t.Fatalf("Encode of a value nested 10000 deep: %v", err)
+	// The deepest value the API accepts is written, and reads back.
+	deep := strings.Repeat("[", domain.MaxValueDepth) + strings.Repeat("]", domain.MaxValueDepth)
+	data, err := encodeBoth(t, value(deep))
+	if err != nil {
+		t.Fatalf("Encode of a value nested %d deep: %v", domain.MaxValueDepth, err)
+	}
+	if got, err := eventstore.Decode(data); err != nil || string(got.Data.Attrs[0].Value) != deep {
+		t.Fatalf("Decode of a value nested %d deep: %v", domain.MaxValueDepth, err)
+	}
+	// A deeper one is refused, though encoding/json would write it (up to
+	// 10000 deep): in its event it would nest deeper than any reader reads
+	// (domain.MaxJSONDepth), and be lost.
+	for _, d := range []int{domain.MaxValueDepth + 1, domain.MaxJSONDepth - 2} {
+		deeper := strings.Repeat("[", d) + strings.Repeat("]", d)
+		if _, err := eventstore.Encode(value(deeper)); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("Encode of a value nested %d deep: err = %v, want ErrInvalidInput", d, err)
+		}
 	}
 }
 

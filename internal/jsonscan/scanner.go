@@ -13,11 +13,14 @@ package jsonscan
 import (
 	"strconv"
 	"strings"
+
+	"github.com/ssoattr/ssoattr/domain"
 )
 
 // MaxDepth is how deeply encoding/json lets arrays and objects nest. A text
-// nested deeper is rejected there, so it is here.
-const MaxDepth = 10000
+// nested deeper is rejected there, so it is here. It is the service's one
+// limit for request bodies and stored events alike (domain.MaxJSONDepth).
+const MaxDepth = domain.MaxJSONDepth
 
 // SyntaxError is a text that is not JSON, or not JSON of the kind the
 // caller asked for.
