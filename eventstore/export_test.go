@@ -3,7 +3,10 @@ package eventstore
 import (
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssoattr/ssoattr/domain"
 )
 
 // Stream is the store's stream, for tests that read or change it directly.
@@ -41,3 +44,12 @@ var DirectGetRequest = directGetRequest
 
 // AckPosition is ackPosition, for its test.
 var AckPosition = ackPosition
+
+// Checker returns a store with keys that only checks messages, for the
+// benchmark of the readers' path (Store.check: verify, then decode).
+func Checker(keys *Keys) *Store { return &Store{keys: keys, signedFrom: 1} }
+
+// Check is Store.check.
+func (s *Store) Check(seq uint64, subject string, hdr nats.Header, data []byte) (domain.Event, error) {
+	return s.check(seq, subject, hdr, data)
+}

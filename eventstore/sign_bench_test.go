@@ -1,0 +1,56 @@
+package eventstore_test
+
+import (
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ssoattr/ssoattr/eventstore"
+)
+
+// The cost of signing an append and of verifying each event a reader
+// reads (the start-up rebuild verifies every event of the stream), for
+// the event one PUT stores. BenchmarkCheck is the readers' whole path per
+// message (verify, then decode); compare it with BenchmarkDecode.
+
+func BenchmarkSign(b *testing.B) {
+	e := benchAttrEvent()
+	data, subject := encodedBench(b), eventstore.Subject(e.Owner)
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = testKeys.Sign(subject, data)
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	e := benchAttrEvent()
+	data, subject := encodedBench(b), eventstore.Subject(e.Owner)
+	sig := testKeys.Sign(subject, data)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !testKeys.Verify(subject, data, sig) {
+			b.Fatal("does not verify")
+		}
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	e := benchAttrEvent()
+	data, subject := encodedBench(b), eventstore.Subject(e.Owner)
+	hdr := nats.Header{eventstore.SignatureHeader: {testKeys.Sign(subject, data)}}
+	s := eventstore.Checker(testKeys)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Check(2, subject, hdr, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func encodedBench(b *testing.B) []byte {
+	data, err := eventstore.Encode(benchAttrEvent())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data
+}
