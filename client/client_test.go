@@ -211,6 +211,48 @@ func TestError_Transport(t *testing.T) {
 	}
 }
 
+// TestError_Busy checks the service's answer when too many password
+// checks wait (logins sent together to an instance that hashes one at a
+// time and lets one wait a millisecond): a retryable ErrBusy with
+// Retry-After, and the same login succeeds once the burst is over.
+func TestError_Busy(t *testing.T) {
+	e := newEnv(t, nodetest.WithConfig(func(c *sso.Config) {
+		c.PasswordRounds, c.HashConcurrency, c.HashQueue, c.HashWait = 20_000, 1, 1, time.Millisecond
+	}))
+	var busy error
+	deadline := time.Now().Add(20 * time.Second)
+	for busy == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no login was answered ErrBusy while others were being checked")
+		}
+		const n = 6
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				_, err := e.c.Login(t.Context(), "bob", nodetest.Password, nil)
+				errs <- err
+			}()
+		}
+		for range n {
+			if err := <-errs; errors.Is(err, client.ErrBusy) {
+				busy = err
+			} else if err != nil {
+				t.Fatalf("Login: %v, want success or ErrBusy", err)
+			}
+		}
+	}
+	var ce *client.Error
+	if !errors.As(busy, &ce) || ce.Status != http.StatusServiceUnavailable || ce.RetryAfter != time.Second ||
+		!client.IsRetryable(busy) || ce.CID == "" {
+		t.Fatalf("busy: %#v, want a retryable 503 with Retry-After 1s and a cid", busy)
+	}
+	if want := "client: POST /zato/sso/user/login: HTTP 503, E008007 (common.busy), cid " + ce.CID; busy.Error() != want {
+		t.Fatalf("Error() = %q, want %q", busy, want)
+	}
+	_, err := e.c.Login(t.Context(), "bob", nodetest.Password, nil)
+	must(t, "Login after the burst", err)
+}
+
 // TestError_Gateway checks answers that come from something in front of
 // the service (a proxy, a load balancer): a busy 503 with Retry-After is
 // retryable, a 502 page that is not JSON is an *client.Error without codes.

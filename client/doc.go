@@ -30,6 +30,9 @@
 //
 //	if errors.Is(err, client.ErrAttrExists) { … }   // E009001
 //
+// [IsRetryable] reports the answers after which the same request may be
+// sent again (HTTP 503 such as [ErrBusy], with [Error.RetryAfter]).
+//
 // Error strings never contain tokens, passwords or attribute values.
 //
 // The package imports only the standard library. The API it calls is

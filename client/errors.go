@@ -39,6 +39,10 @@ const (
 	ErrAttrExists      Code = "E009001" // attr.already_exists: Create of a live name
 	ErrNoSuchAttr      Code = "E009002" // attr.no_such_attr: Update of a name that is not live
 	ErrPasswordExpired Code = "E003004" // password.expired
+	// ErrBusy (HTTP 503, with Retry-After) is a request that found too many
+	// password checks waiting: nothing was checked or changed, so it may be
+	// sent again after Error.RetryAfter. Not a Zato code.
+	ErrBusy Code = "E008007" // common.busy
 )
 
 // WarnPasswordAboutToExpire is the warning a successful login may carry
@@ -61,7 +65,7 @@ var codeNames = map[Code]string{
 	"E005007": "auth.sign_up_confirmed", "E005008": "auth.totp_missing",
 	"E006001": "metadata.not_allowed", "E007001": "session.no_such_session",
 	"E008001": "common.invalid_operation", "E008002": "common.invalid_input",
-	"E008003": "common.missing_input", "E008004": "common.internal_error",
+	"E008003": "common.missing_input", "E008004": "common.internal_error", "E008007": "common.busy",
 	"E009001": "attr.already_exists", "E009002": "attr.no_such_attr",
 }
 
