@@ -23,6 +23,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/ssoattr/ssoattr/client"
+	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
 	"github.com/ssoattr/ssoattr/sso"
 )
@@ -251,6 +252,41 @@ func TestError_Busy(t *testing.T) {
 	}
 	_, err := e.c.Login(t.Context(), "bob", nodetest.Password, nil)
 	must(t, "Login after the burst", err)
+}
+
+// TestError_Unavailable checks the answers of a service whose NATS server
+// has gone: a read is a retryable ErrUnavailable; a write is ErrUnavailable
+// too, or ErrOutcomeUnknown if it had been sent, which is not retryable.
+func TestError_Unavailable(t *testing.T) {
+	url, ns := nodetest.StartNATS(t)
+	e := newEnv(t, nodetest.WithNATS(url), func(o *node.Options) { o.RequestTimeout = time.Second })
+	ns.Shutdown()
+	ns.WaitForShutdown()
+
+	_, err := e.bob.User.Attr.Get(t.Context(), "k", nil)
+	wantCode(t, "Get without NATS", err, client.ErrUnavailable)
+	var ce *client.Error
+	if errors.As(err, &ce); ce.Status != http.StatusServiceUnavailable || ce.RetryAfter <= 0 || !client.IsRetryable(err) {
+		t.Fatalf("Get without NATS: %#v, want a retryable 503 with Retry-After", err)
+	}
+	err = e.bob.User.Attr.Set(t.Context(), "k", "v", nil)
+	t.Logf("Set without NATS: %v", err)
+	switch {
+	case errors.Is(err, client.ErrUnavailable):
+		if !client.IsRetryable(err) {
+			t.Fatalf("Set without NATS: %v is not retryable", err)
+		}
+	case errors.Is(err, client.ErrOutcomeUnknown):
+		if client.IsRetryable(err) {
+			t.Fatalf("Set without NATS: %v is retryable, want a read-back first", err)
+		}
+	default:
+		t.Fatalf("Set without NATS: err = %v, want ErrUnavailable or ErrOutcomeUnknown", err)
+	}
+	unknown := &client.Error{Status: 503, Codes: []string{"E008006"}, RetryAfter: time.Second}
+	if client.IsRetryable(unknown) || !errors.Is(unknown, client.ErrOutcomeUnknown) {
+		t.Fatalf("an E008006 answer: IsRetryable true or not ErrOutcomeUnknown")
+	}
 }
 
 // TestError_Gateway checks answers that come from something in front of

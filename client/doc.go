@@ -31,7 +31,9 @@
 //	if errors.Is(err, client.ErrAttrExists) { … }   // E009001
 //
 // [IsRetryable] reports the answers after which the same request may be
-// sent again (HTTP 503 such as [ErrBusy], with [Error.RetryAfter]).
+// sent again (HTTP 503 [ErrUnavailable] and [ErrBusy], after
+// [Error.RetryAfter]); after [ErrOutcomeUnknown] a write may have been
+// stored, so read back before sending it again.
 //
 // Error strings never contain tokens, passwords or attribute values.
 //

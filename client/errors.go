@@ -39,6 +39,17 @@ const (
 	ErrAttrExists      Code = "E009001" // attr.already_exists: Create of a live name
 	ErrNoSuchAttr      Code = "E009002" // attr.no_such_attr: Update of a name that is not live
 	ErrPasswordExpired Code = "E003004" // password.expired
+	// ErrUnavailable (HTTP 503, with Retry-After) is a request the service
+	// could not complete for want of its event store (NATS unreachable, no
+	// quorum, too slow). A write answered so was not stored and never will
+	// be: it may be sent again as it is. Not a Zato code.
+	ErrUnavailable Code = "E008005" // common.unavailable
+	// ErrOutcomeUnknown (HTTP 503, with Retry-After) is a write that was
+	// sent to the event store but not acknowledged in time: it may have been
+	// stored, now or later. Read the state back (Get, Exists, History)
+	// before sending it again; [IsRetryable] is false for it
+	// (docs/API.md#outcome-unknown). Not a Zato code.
+	ErrOutcomeUnknown Code = "E008006" // common.outcome_unknown
 	// ErrBusy (HTTP 503, with Retry-After) is a request that found too many
 	// password checks waiting: nothing was checked or changed, so it may be
 	// sent again after Error.RetryAfter. Not a Zato code.
@@ -65,7 +76,8 @@ var codeNames = map[Code]string{
 	"E005007": "auth.sign_up_confirmed", "E005008": "auth.totp_missing",
 	"E006001": "metadata.not_allowed", "E007001": "session.no_such_session",
 	"E008001": "common.invalid_operation", "E008002": "common.invalid_input",
-	"E008003": "common.missing_input", "E008004": "common.internal_error", "E008007": "common.busy",
+	"E008003": "common.missing_input", "E008004": "common.internal_error",
+	"E008005": "common.unavailable", "E008006": "common.outcome_unknown", "E008007": "common.busy",
 	"E009001": "attr.already_exists", "E009002": "attr.no_such_attr",
 }
 
@@ -118,13 +130,15 @@ func (e *Error) Is(target error) bool {
 func (e *Error) Has(code Code) bool { return slices.Contains(e.Codes, string(code)) }
 
 // IsRetryable reports whether err is an answer saying the service could
-// not take the request now and did nothing (HTTP 503, or 429): the same
-// request may be sent again, after [Error.RetryAfter] if the service gave
-// one. A transport error is not reported as retryable: whether a write
-// sent before it was carried out is not known.
+// not take the request now and did nothing (HTTP 503, or 429, such as
+// [ErrUnavailable] and [ErrBusy]): the same request may be sent again,
+// after [Error.RetryAfter] if the service gave one. It is false for
+// [ErrOutcomeUnknown], a write that may have been stored, and for a
+// transport error, after which whether a write was carried out is not
+// known either: read back before sending such a write again.
 func IsRetryable(err error) bool {
 	var e *Error
-	return errors.As(err, &e) &&
+	return errors.As(err, &e) && !e.Has(ErrOutcomeUnknown) &&
 		(e.Status == http.StatusServiceUnavailable || e.Status == http.StatusTooManyRequests)
 }
 
