@@ -85,7 +85,7 @@ var userFieldOrder = []string{"user_id", "username", "email", "display_name", "f
 	"is_super_user", "is_approval_needed", "approval_status", "approval_status_mod_time",
 	"approval_status_mod_by", "is_locked", "locked_time", "locked_by", "creation_ctx",
 	"password_expiry", "password_last_set", "password_is_set", "password_must_change",
-	"sign_up_status", "sign_up_time"}
+	"sign_up_status", "sign_up_time", "login_failures", "login_refused_until"}
 
 // getUser is GET /zato/sso/user (SPEC 6.4).
 func (s *Server) getUser(c echo.Context) error {

@@ -169,7 +169,8 @@ func TestGetUser(t *testing.T) {
 	t.Run("a super-user sees the full set", func(t *testing.T) {
 		r := inst.Do("GET", apiUser, apiReq(root, "user_id", aliceID))
 		apiWant(t, "GET alice as root", r, "")
-		if got, want := userKeys(r.Body), sorted(append(slices.Clone(superFields), "first_name", "last_name", "display_name", "email")); !slices.Equal(got, want) {
+		// A super-user's GET also shows the login back-off (login_failures).
+		if got, want := userKeys(r.Body), sorted(append(slices.Clone(superFields), "first_name", "last_name", "display_name", "email", "login_failures")); !slices.Equal(got, want) {
 			t.Fatalf("fields = %q, want %q", got, want)
 		}
 		for k, want := range map[string]any{"is_super_user": false, "is_active": true, "is_internal": false,

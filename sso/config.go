@@ -44,6 +44,9 @@ type Config struct {
 	HashConcurrency int
 	HashQueue       int
 	HashWait        time.Duration
+	// UserBackoff and AddrBackoff are the login back-off rules per username
+	// and per client address (domain.UserBackoff, domain.AddrBackoff).
+	UserBackoff, AddrBackoff domain.Backoff
 
 	SignupApprovalNeeded  bool
 	SignupEmailRequired   bool
@@ -122,6 +125,8 @@ func DefaultConfig() Config {
 			"777777", "888888", "999999", "987654321", "abc123", "abcdef", "admin", "dragon",
 			"iloveyou", "letmein", "monkey", "password", "qwerty", "sunshine", "welcome"},
 		PasswordRounds:        120000,
+		UserBackoff:           domain.UserBackoff,
+		AddrBackoff:           domain.AddrBackoff,
 		SignupApprovalNeeded:  true,
 		SignupEmailRequired:   true,
 		SignupMaxUsername:     128,

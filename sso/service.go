@@ -50,6 +50,7 @@ type Service struct {
 
 	dummyHash string    // checked against when a username is unknown, for even timing
 	gate      *hashGate // bounds the password hash computations at once
+	attempts  AttemptStore
 }
 
 // New returns a Service. now is the clock (time.Now in production).

@@ -1,8 +1,8 @@
 package sso
 
 import (
-	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -38,6 +38,17 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 	if in.Username == "" || in.Password == "" {
 		return LoginResult{}, domain.ErrNotAllowed
 	}
+	// The back-off of the username and the client address
+	// (docs/API.md#login-back-off): refused unchecked during a window, the
+	// same answer as a wrong password; else counted as a failure until
+	// the credentials prove right.
+	counts := s.loginCounts(in.Username, s.loginAddr(m, in))
+	if err := s.admit(ctx, counts, now); err != nil {
+		if errors.Is(err, errRefused) {
+			return LoginResult{}, domain.ErrNotAllowed
+		}
+		return LoginResult{}, err
+	}
 	hash := s.dummyHash
 	if found {
 		var err error
@@ -46,18 +57,25 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 			found = false
 		}
 	}
-	if ok, err := s.checkPassword(ctx, hash, in.Password); err != nil || !ok || !found {
-		return LoginResult{}, cmp.Or(err, error(domain.ErrNotAllowed))
+	ok, err := s.checkPassword(ctx, hash, in.Password)
+	if err != nil { // not checked (busy): not a failed attempt
+		s.release(ctx, counts, false)
+		return LoginResult{}, err
+	}
+	if !ok || !found {
+		return LoginResult{}, domain.ErrNotAllowed
 	}
 	// 2. TOTP.
 	if u.IsTOTPEnabled {
 		if in.TOTPCode == nil || *in.TOTPCode == "" {
+			s.release(ctx, counts, false) // no code guessed: not a failed attempt
 			return LoginResult{}, domain.Hide(domain.ErrTOTPMissing, s.cfg.InformIfTOTPMissing)
 		}
 		if !s.checkTOTP(u, *in.TOTPCode, now) {
 			return LoginResult{}, domain.ErrNotAllowed
 		}
 	}
+	s.release(ctx, counts, true) // the credentials are right
 	// 3. The app may log in.
 	if !contains(s.cfg.AppsLoginAllowed, m.App) {
 		return LoginResult{}, domain.Hide(domain.ErrAppInvalid, s.cfg.AppsInformIfAppInvalid)
@@ -113,7 +131,7 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 	}
 	// 8. The session.
 	sess := s.newSession(u, m, now)
-	err := s.commit(ctx, func(at time.Time) ([]domain.Pending, error) {
+	err = s.commit(ctx, func(at time.Time) ([]domain.Pending, error) {
 		ps := []domain.Pending{{Expected: 0, Event: s.event(m, u.ID, domain.KindSessionCreated,
 			domain.SessionOwner(u.ID, sess.ID), at, domain.EventData{Session: sess})}}
 		if newHash == "" {
@@ -135,6 +153,16 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 	s.log.InfoContext(ctx, "user logged in", slog.String("user_id", u.ID), slog.String("cid", m.CID))
 	res.UST = s.keys.SealUST(sess.ID)
 	return res, nil
+}
+
+// loginAddr is the client address a login counts against: the one the
+// body gives, for apps trusted to send it (step 4 of Login), else the
+// request's (its peer, or X-Forwarded-For behind a trusted proxy).
+func (s *Service) loginAddr(m Meta, in LoginInput) string {
+	if in.RemoteAddr != nil && contains(s.cfg.AppsLoginMetadata, m.App) {
+		return *in.RemoteAddr
+	}
+	return m.RemoteAddr
 }
 
 // newSession returns a new session of u opened at now, with its first

@@ -210,11 +210,21 @@ func (s *Service) ConfirmSignup(ctx context.Context, m Meta, token string) error
 	if token == "" {
 		return domain.ErrNoSuchSignupToken
 	}
+	// Guessing tokens from one address meets the address back-off
+	// (docs/API.md#login-back-off), answered as an unknown token.
+	counts := s.confirmCounts(m.RemoteAddr)
+	if err := s.admit(ctx, counts, s.clock()); err != nil {
+		if errors.Is(err, errRefused) {
+			return domain.ErrNoSuchSignupToken
+		}
+		return err
+	}
 	h := tokenHash(token)
 	u, _, ok := s.view.UserBySignupToken(h)
 	if !ok {
 		return domain.ErrNoSuchSignupToken
 	}
+	s.release(ctx, counts, true) // a real token
 	err := s.changeUser(ctx, m, domain.ModByAuto, u.ID, domain.KindUserSignupConfirmed, func(u *domain.User, now time.Time) error {
 		switch {
 		case u.SignUpTokenHash != h:

@@ -316,7 +316,21 @@ func (s *Service) GetUser(ctx context.Context, m Meta, ust, userID string) (map[
 	if err != nil {
 		return nil, err
 	}
-	return s.UserFields(u, c.User.IsSuperUser)
+	f, err := s.UserFields(u, c.User.IsSuperUser)
+	if err != nil || !c.User.IsSuperUser {
+		return f, err
+	}
+	// A super-user also sees the username's login back-off.
+	now := s.clock()
+	b, err := s.loginBackoff(ctx, u.Username, now)
+	if err != nil {
+		return nil, err
+	}
+	f["login_failures"] = b.Failures
+	if !b.RefusedUntil.IsZero() {
+		f["login_refused_until"] = b.RefusedUntil
+	}
+	return f, nil
 }
 
 // UserFields returns the fields of u that a super-user (super) or the owner

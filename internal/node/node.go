@@ -176,6 +176,13 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 	go func() { defer n.wg.Done(); n.runReadiness(runCtx) }()
 
 	n.SSO = sso.New(o.SSO, n.View, n.Store, o.Keys, o.Now, o.Log)
+	// The login back-off's records, shared with every replica.
+	attempts, err := eventstore.OpenAttempts(ctx, js, eventstore.AttemptsConfig{
+		Stream: o.Stream.Stream, Replicas: o.Stream.Replicas})
+	if err != nil {
+		return nil, err
+	}
+	n.SSO.UseAttempts(attempts)
 	if o.ExpiryInterval <= 0 {
 		o.ExpiryInterval = o.SweepInterval
 	}

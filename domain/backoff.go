@@ -1,0 +1,86 @@
+package domain
+
+import "time"
+
+// Login back-off (docs/API.md#login-back-off): after Threshold
+// consecutive failed attempts for one username, or one client address,
+// further attempts are refused without being checked for a window that
+// starts at First and doubles with each further failure, up to Max.
+const (
+	// UserFailThreshold is the failed logins for one username that start
+	// its back-off.
+	UserFailThreshold = 5
+	// AddrFailThreshold is the failed attempts (logins, sign-up
+	// confirmations) from one client address that start its back-off:
+	// higher, since many users may share an address, but low enough that
+	// one address cannot spray passwords over many usernames.
+	AddrFailThreshold = 50
+	// BackoffFirst is the first window; each further failure doubles it.
+	BackoffFirst = time.Second
+	// BackoffMax caps the window.
+	BackoffMax = 15 * time.Minute
+	// BackoffMemory is how long a record of failures is kept after the
+	// last attempt it counts: a day without attempts forgets them.
+	BackoffMemory = 24 * time.Hour
+)
+
+// Backoff is a back-off rule: the failures that start it and its windows.
+type Backoff struct {
+	Threshold  int
+	First, Max time.Duration
+}
+
+// UserBackoff and AddrBackoff are the rules for usernames and addresses.
+var (
+	UserBackoff = Backoff{Threshold: UserFailThreshold, First: BackoffFirst, Max: BackoffMax}
+	AddrBackoff = Backoff{Threshold: AddrFailThreshold, First: BackoffFirst, Max: BackoffMax}
+)
+
+// Attempts is the record of one username's or one address's consecutive
+// failed attempts, shared by every replica. It holds no secret.
+type Attempts struct {
+	Failures int       `json:"failures"`
+	Until    time.Time `json:"until,omitzero"` // attempts before it are refused
+}
+
+// Refused reports whether an attempt at now is refused unchecked.
+func (a Attempts) Refused(now time.Time) bool { return now.Before(a.Until) }
+
+// Admit returns the record once an attempt at now is let through. The
+// attempt counts as a failure from the start, so that attempts running at
+// once cannot all slip under the threshold; Succeeded takes it back. The
+// attempt that reaches the threshold, and each one after it, opens a
+// window: First, doubled for each failure past the threshold, at most Max.
+func (b Backoff) Admit(a Attempts, now time.Time) Attempts {
+	a.Failures++
+	if a.Failures >= b.Threshold {
+		a.Until = now.Add(b.Window(a.Failures))
+	}
+	return a
+}
+
+// Window is the back-off after the given number of consecutive failures
+// (0 below the threshold).
+func (b Backoff) Window(failures int) time.Duration {
+	if failures < b.Threshold {
+		return 0
+	}
+	d := b.First
+	for i := b.Threshold; i < failures && d < b.Max; i++ {
+		d *= 2
+	}
+	return min(d, b.Max)
+}
+
+// Succeeded returns the record once an admitted attempt has succeeded:
+// its failure taken back, and the window closed when the failures left
+// are under the threshold. (A username's record is reset instead: a
+// successful login ends its run of failures; an address's is not, or an
+// attacker could clear it with a login of their own.)
+func (b Backoff) Succeeded(a Attempts) Attempts {
+	a.Failures = max(a.Failures-1, 0)
+	if a.Failures < b.Threshold {
+		a.Until = time.Time{}
+	}
+	return a
+}
