@@ -7,16 +7,30 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/pquerna/otp/totp"
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
+	"github.com/ssoattr/ssoattr/sso"
 )
 
 // Tests of the login back-off (docs/API.md#login-back-off). Time is the
-// instances' OffsetClock: a window passes when the test moves it.
+// instances' OffsetClock: a window passes when the test moves it. The
+// clock also runs, so the windows are a minute (window), not a second: a
+// slow machine must not end one between two requests.
+
+// window is the tests' first back-off window.
+const window = time.Minute
+
+// longWindows gives an instance the default thresholds with windows of
+// a minute, doubling, at most an hour.
+var longWindows = nodetest.WithConfig(func(c *sso.Config) {
+	c.UserBackoff.First, c.UserBackoff.Max = window, time.Hour
+	c.AddrBackoff.First, c.AddrBackoff.Max = window, time.Hour
+})
 
 // trustProxy makes an instance take the client address from X-Forwarded-For.
 func trustProxy(o *node.Options) { o.TrustProxy = true }
@@ -66,7 +80,7 @@ func backoffOf(t *testing.T, inst *nodetest.Instance, superUST, userID string) (
 
 func TestBackoff_BruteForceOneUsername(t *testing.T) {
 	var clock nodetest.OffsetClock
-	inst := nodetest.Start(t, nodetest.WithNow(clock.Now))
+	inst := nodetest.Start(t, nodetest.WithNow(clock.Now), longWindows)
 	root, _ := inst.SuperUser("root")
 	victimUST, victim := inst.User(root, "victim")
 	login := func(password string) nodetest.Response { return loginFrom(t, inst, "", "victim", password) }
@@ -85,7 +99,7 @@ func TestBackoff_BruteForceOneUsername(t *testing.T) {
 	// Within the window the right password is refused, unchecked, with
 	// the answer a wrong one gets.
 	wantLogin(t, "right password within the window", login(nodetest.Password), false)
-	clock.Advance(domain.BackoffFirst)
+	clock.Advance(window)
 	wantLogin(t, "right password after the window", login(nodetest.Password), true)
 	if failures, until := backoffOf(t, inst, root, victim); failures != 0 || until != "" {
 		t.Fatalf("after a successful login: login_failures %v, login_refused_until %q; want 0 and none", failures, until)
@@ -97,21 +111,21 @@ func TestBackoff_BruteForceOneUsername(t *testing.T) {
 	}
 	wantLogin(t, "right password after four failures", login(nodetest.Password), true)
 
-	// Each failure past the threshold doubles the window: 1 s, then 2 s.
+	// Each failure past the threshold doubles the window.
 	for range domain.UserFailThreshold {
 		wantLogin(t, "wrong password", login("Wrong-Horse-7"), false)
 	}
-	clock.Advance(domain.BackoffFirst)
+	clock.Advance(window)
 	wantLogin(t, "wrong password after the first window", login("Wrong-Horse-7"), false)
-	clock.Advance(domain.BackoffFirst)
-	wantLogin(t, "right password 1 s into the 2 s window", login(nodetest.Password), false)
-	clock.Advance(domain.BackoffFirst)
-	wantLogin(t, "right password after the 2 s window", login(nodetest.Password), true)
+	clock.Advance(window)
+	wantLogin(t, "right password halfway through the doubled window", login(nodetest.Password), false)
+	clock.Advance(window)
+	wantLogin(t, "right password after the doubled window", login(nodetest.Password), true)
 }
 
 func TestBackoff_SprayFromOneAddress(t *testing.T) {
 	var clock nodetest.OffsetClock
-	inst := nodetest.Start(t, nodetest.WithNow(clock.Now), trustProxy)
+	inst := nodetest.Start(t, nodetest.WithNow(clock.Now), longWindows, trustProxy)
 	root, _ := inst.SuperUser("root")
 	inst.User(root, "bob")
 	const sprayer, other = "203.0.113.7", "198.51.100.1"
@@ -122,7 +136,7 @@ func TestBackoff_SprayFromOneAddress(t *testing.T) {
 	}
 	wantLogin(t, "bob's right password from the spraying address", loginFrom(t, inst, sprayer, "bob", nodetest.Password), false)
 	wantLogin(t, "bob's right password from another address", loginFrom(t, inst, other, "bob", nodetest.Password), true)
-	clock.Advance(domain.BackoffFirst)
+	clock.Advance(window)
 	wantLogin(t, "bob from the spraying address after the window", loginFrom(t, inst, sprayer, "bob", nodetest.Password), true)
 	// That success took back only its own attempt: the address is still
 	// at the threshold, so its next failure opens a window again.
@@ -133,8 +147,8 @@ func TestBackoff_SprayFromOneAddress(t *testing.T) {
 func TestBackoff_SharedByReplicas(t *testing.T) {
 	url, _ := nodetest.StartNATS(t)
 	var clock nodetest.OffsetClock
-	a := nodetest.Start(t, nodetest.WithNATS(url), nodetest.WithNow(clock.Now))
-	b := nodetest.Start(t, nodetest.WithNATS(url), nodetest.WithNow(clock.Now))
+	a := nodetest.Start(t, nodetest.WithNATS(url), nodetest.WithNow(clock.Now), longWindows)
+	b := nodetest.Start(t, nodetest.WithNATS(url), nodetest.WithNow(clock.Now), longWindows)
 	root, _ := a.SuperUser("root")
 	a.User(root, "carol")
 	// Failures alternate between the replicas; the count is one.
@@ -144,29 +158,29 @@ func TestBackoff_SharedByReplicas(t *testing.T) {
 	}
 	wantLogin(t, "right password on a", loginFrom(t, a, "", "carol", nodetest.Password), false)
 	wantLogin(t, "right password on b", loginFrom(t, b, "", "carol", nodetest.Password), false)
-	clock.Advance(domain.BackoffFirst)
+	clock.Advance(window)
 	wantLogin(t, "right password on b after the window", loginFrom(t, b, "", "carol", nodetest.Password), true)
 }
 
 func TestBackoff_SurvivesRestart(t *testing.T) {
 	dir := t.TempDir()
 	var clock nodetest.OffsetClock
-	inst := nodetest.Start(t, nodetest.WithStoreDir(dir), nodetest.WithNow(clock.Now))
+	inst := nodetest.Start(t, nodetest.WithStoreDir(dir), nodetest.WithNow(clock.Now), longWindows)
 	root, _ := inst.SuperUser("root")
 	inst.User(root, "dave")
 	for range domain.UserFailThreshold {
 		wantLogin(t, "wrong password", loginFrom(t, inst, "", "dave", "Wrong-Horse-7"), false)
 	}
 	inst.Stop()
-	inst = nodetest.Start(t, nodetest.WithStoreDir(dir), nodetest.WithNow(clock.Now))
+	inst = nodetest.Start(t, nodetest.WithStoreDir(dir), nodetest.WithNow(clock.Now), longWindows)
 	wantLogin(t, "right password after the restart, within the window", loginFrom(t, inst, "", "dave", nodetest.Password), false)
-	clock.Advance(domain.BackoffFirst)
+	clock.Advance(window)
 	wantLogin(t, "right password after the window", loginFrom(t, inst, "", "dave", nodetest.Password), true)
 }
 
 func TestBackoff_TOTPCodes(t *testing.T) {
 	var clock nodetest.OffsetClock
-	inst := nodetest.Start(t, nodetest.WithNow(clock.Now))
+	inst := nodetest.Start(t, nodetest.WithNow(clock.Now), longWindows)
 	root, _ := inst.SuperUser("root")
 	ust, _ := inst.User(root, "erin")
 	r := inst.Do("PATCH", "/zato/sso/user/totp", apiReq(ust))
@@ -188,13 +202,13 @@ func TestBackoff_TOTPCodes(t *testing.T) {
 		wantLogin(t, "wrong code", loginFrom(t, inst, "", "erin", nodetest.Password, "totp_code", "000000x"), false)
 	}
 	wantLogin(t, "right code within the window", loginFrom(t, inst, "", "erin", nodetest.Password, "totp_code", code()), false)
-	clock.Advance(domain.BackoffFirst)
+	clock.Advance(window)
 	wantLogin(t, "right code after the window", loginFrom(t, inst, "", "erin", nodetest.Password, "totp_code", code()), true)
 }
 
 func TestBackoff_SignupConfirmation(t *testing.T) {
 	var clock nodetest.OffsetClock
-	inst := nodetest.Start(t, nodetest.WithNow(clock.Now), trustProxy)
+	inst := nodetest.Start(t, nodetest.WithNow(clock.Now), longWindows, trustProxy)
 	signup := inst.Do("POST", "/zato/sso/user/signup", apiReq("", "username", "frank", "password", nodetest.Password,
 		"email", "frank@example.com"))
 	apiWant(t, "signup", signup, "")
@@ -212,7 +226,7 @@ func TestBackoff_SignupConfirmation(t *testing.T) {
 		apiWant(t, "guessed token", confirm("203.0.113.9", fmt.Sprintf("guess-%d", i)), "E005006")
 	}
 	apiWant(t, "the real token from the guessing address", confirm("203.0.113.9", token), "E005006")
-	clock.Advance(domain.BackoffFirst)
+	clock.Advance(window)
 	apiWant(t, "the real token after the window", confirm("203.0.113.9", token), "")
 }
 
