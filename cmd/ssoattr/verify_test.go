@@ -125,6 +125,29 @@ func TestForgedEvents(t *testing.T) {
 	}
 	check(inst, alice, bob, 1)
 
+	// No other reader presents them either: the history, a point-in-time
+	// read, a replay.
+	asOf := domain.FormatTime(time.Now().Add(time.Second))
+	for _, ust := range []string{alice, bob} {
+		r := inst.Do("GET", "/zato/sso/user/attr/history", map[string]any{"ust": ust, "current_app": "CRM"})
+		if r.Status != 200 || strings.Contains(string(r.Raw), `"role"`) || !strings.Contains(string(r.Raw), `"theme"`) {
+			t.Errorf("history = %d %s, want the theme changes and no forged role", r.Status, r.Raw)
+		}
+		r = inst.Do("GET", "/zato/sso/user/attr/names", map[string]any{"ust": ust, "current_app": "CRM", "as_of": asOf})
+		if r.Status != 200 || strings.Contains(string(r.Raw), `"role"`) || !strings.Contains(string(r.Raw), `"theme"`) {
+			t.Errorf("names as_of now = %d %s, want theme and no forged role", r.Status, r.Raw)
+		}
+	}
+	replayed, replayErr, code := auditRun(t, inst, "replay", "--as-of", asOf, "--out", "-")
+	if code != 0 || strings.Contains(replayed, `"role"`) || !strings.Contains(replayed, `"theme"`) {
+		t.Errorf("replay: exit %d, stdout %q; want theme and no forged role", code, replayed)
+	}
+	for seq := range want {
+		if !strings.Contains(replayErr, fmt.Sprintf("event at sequence %d refused", seq)) {
+			t.Errorf("replay does not say it refused sequence %d: %q", seq, replayErr)
+		}
+	}
+
 	out, _, code := auditRun(t, inst, "verify")
 	if code != 1 || !strings.Contains(out, fmt.Sprintf(": %d bad", len(want))) {
 		t.Fatalf("verify after forgeries: exit %d, stdout %q; want 1 and %d bad", code, out, len(want))
