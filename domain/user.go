@@ -1,6 +1,11 @@
 package domain
 
-import "time"
+import (
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Approval and sign-up states (SPEC 3.6).
 const (
@@ -14,6 +19,18 @@ const (
 	// ModByAuto is approval_status_mod_by for accounts nobody approved by hand.
 	ModByAuto = "auto"
 )
+
+// MaxUsernameLen is the longest username, in characters (not bytes), that
+// a super-user or the account's owner may set (docs/API.md#create-user).
+const MaxUsernameLen = 191
+
+// ValidUsername is the rule for a username set at creation or by a rename:
+// 1 to MaxUsernameLen characters, not only spaces, no control characters.
+// Sign-up applies it too, after its own stricter, configured checks.
+func ValidUsername(name string) bool {
+	return strings.TrimSpace(name) != "" && utf8.RuneCountInString(name) <= MaxUsernameLen &&
+		strings.IndexFunc(name, unicode.IsControl) < 0
+}
 
 // User is an SSO account (SPEC 3.6). Secret fields hold ciphertext
 // everywhere outside the service's memory: PasswordHash, TOTPKey, TOTPLabel,

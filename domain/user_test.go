@@ -2,6 +2,7 @@ package domain_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +79,26 @@ func TestCodeError_IsMatchedByErrorsAs(t *testing.T) {
 	var ce *domain.CodeError
 	if !errors.As(wrapped, &ce) || ce.Code != "E009001" {
 		t.Fatalf("errors.As(wrapped ErrAttrExists) code = %v, want E009001", ce)
+	}
+}
+
+func TestValidUsername(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want bool
+	}{
+		{"alice", true},
+		{strings.Repeat("é", 100), true}, // 200 bytes
+		{strings.Repeat("é", domain.MaxUsernameLen), true},
+		{strings.Repeat("a", domain.MaxUsernameLen+1), false},
+		{strings.Repeat("é", domain.MaxUsernameLen+1), false},
+		{"", false},
+		{"   ", false},
+		{"al\x00ice", false},
+		{"al\nice", false},
+	} {
+		if got := domain.ValidUsername(c.name); got != c.want {
+			t.Errorf("ValidUsername(%q) = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

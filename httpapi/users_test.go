@@ -359,3 +359,37 @@ func TestCreateUser_WithPasswordHash(t *testing.T) {
 	}
 	inst.Login("web", nodetest.Password)
 }
+
+// TestUsername_CountedInCharacters checks that creating and renaming apply
+// the same username rule, counted in characters: a name of 100 "é" (200
+// bytes) is accepted by both, 191 characters is the longest either takes,
+// and 192 is refused by both without changing anything.
+func TestUsername_CountedInCharacters(t *testing.T) {
+	inst, root, _ := apiSetup(t)
+	accented := strings.Repeat("é", 100)
+	created := apiCreate(t, inst, root, accented, "auto_approve", true)
+	id, _ := created["user_id"].(string)
+	if created["username"] != accented {
+		t.Fatalf("created username = %v, want %q", created["username"], accented)
+	}
+	apiWant(t, "login with the 100-character name", apiLoginAs(inst, accented, nodetest.Password), "")
+
+	bob := apiCreate(t, inst, root, "bob")
+	bobID, _ := bob["user_id"].(string)
+	rename := func(userID, name string) nodetest.Response {
+		return inst.Do("PATCH", apiUser, apiReq(root, "user_id", userID, "username", name))
+	}
+	apiWant(t, "rename bob to 100 \"è\"", rename(bobID, strings.Repeat("è", 100)), "")
+
+	longest := strings.Repeat("ü", domain.MaxUsernameLen)
+	apiWant(t, "create with 191 characters", inst.Do("POST", apiUser, apiReq(root, "username", longest, "password", nodetest.Password)), "")
+	apiWant(t, "rename to 191 characters", rename(id, strings.Repeat("ö", domain.MaxUsernameLen)), "")
+
+	over := strings.Repeat("ä", domain.MaxUsernameLen+1)
+	apiWant(t, "create with 192 characters", inst.Do("POST", apiUser, apiReq(root, "username", over, "password", nodetest.Password)), "E001001")
+	lcWant(t, "rename to 192 characters", rename(bobID, over), "E008002")
+	apiWant(t, "login with the refused name", apiLoginAs(inst, over, nodetest.Password), "E005001")
+	if u := lcGetUser(t, inst, root, bobID); u["username"] != strings.Repeat("è", 100) {
+		t.Fatalf("username after a refused rename = %v, want the previous one", u["username"])
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/ssoattr/ssoattr/domain"
 )
@@ -68,13 +67,6 @@ func (up *UserUpdate) changed() []string {
 	return out
 }
 
-// validUsername is the rule for a username set by a super-user or by its
-// owner: 1 to 191 characters, not only spaces, no control characters.
-func validUsername(name string) bool {
-	return strings.TrimSpace(name) != "" && len([]rune(name)) <= 191 &&
-		strings.IndexFunc(name, unicode.IsControl) < 0
-}
-
 // check is the input step of SPEC 1.5 (step 5) for an update: something to
 // change (domain.ErrMissingInput), and values of the right form
 // (domain.ErrInvalidInput).
@@ -82,7 +74,7 @@ func (up *UserUpdate) check() error {
 	if len(up.changed()) == 0 {
 		return domain.ErrMissingInput
 	}
-	if up.Username.Sent && (up.Username.Null || !validUsername(up.Username.Value)) {
+	if up.Username.Sent && (up.Username.Null || !domain.ValidUsername(up.Username.Value)) {
 		return domain.ErrInvalidInput
 	}
 	if up.IsTOTPEnabled.Sent && up.IsTOTPEnabled.Null { // D22

@@ -125,7 +125,7 @@ func (s *Service) checkSignup(app string, in SignupInput) error {
 		err = domain.ErrUsernameTooLong
 	case hasSpace(name):
 		err = domain.ErrUsernameWhitespace
-	case !validUsername(name) || containsFold(name, s.cfg.RejectUsername): // case-insensitive (D29)
+	case !domain.ValidUsername(name) || containsFold(name, s.cfg.RejectUsername): // case-insensitive (D29)
 		err = domain.ErrUsernameInvalid
 	}
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -86,10 +85,7 @@ func validTOTPKey(k string) bool {
 // buildUser turns the input into a new account, validated, with its secrets
 // encrypted. approvedBy is approval_status_mod_by.
 func (s *Service) buildUser(ctx context.Context, in NewUser, now time.Time, approvedBy string, m Meta) (*domain.User, string, error) {
-	if strings.TrimSpace(in.Username) == "" {
-		return nil, "", domain.ErrUsernameInvalid
-	}
-	if len(in.Username) > 191 || strings.IndexFunc(in.Username, unicode.IsControl) >= 0 {
+	if !domain.ValidUsername(in.Username) {
 		return nil, "", domain.ErrUsernameInvalid
 	}
 	switch in.SignUpStatus {
