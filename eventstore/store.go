@@ -118,6 +118,7 @@ type Store struct {
 	keys       *Keys
 	signedFrom uint64        // the high-water mark: from here on every event is signed
 	rejected   atomic.Uint64 // messages the follower refused (see Rejected)
+	counts     *counts       // for metrics (see Appended)
 }
 
 // Open returns a Store on the stream, creating it, or updating it to
@@ -233,8 +234,9 @@ func (s *Store) Append(ctx context.Context, e domain.Event, expected uint64) (ui
 			// then decodes it.
 			s.own.withdraw(subject, data)
 		}
-		return 0, fmt.Errorf("append to %s: %w", e.Owner, mapErr(err))
+		return 0, fmt.Errorf("append to %s: %w", e.Owner, s.counts.conflict(mapErr(err)))
 	}
+	s.counts.append(e.Kind)
 	return seq, nil
 }
 
@@ -335,10 +337,13 @@ func (s *Store) appendBatch(ctx context.Context, ps []domain.Pending) (uint64, e
 			return 0, fmt.Errorf("batch commit reply: %w", err)
 		}
 		if ack.Error != nil {
-			return 0, fmt.Errorf("batch commit: %w", Unavailable(mapErr(ack.Error)))
+			return 0, fmt.Errorf("batch commit: %w", Unavailable(s.counts.conflict(mapErr(ack.Error))))
 		}
 		if ack.Count != len(ps) {
 			return 0, fmt.Errorf("batch commit stored %d of %d events", ack.Count, len(ps))
+		}
+		for _, p := range ps {
+			s.counts.append(p.Event.Kind)
 		}
 		return ack.Seq, nil
 	}
@@ -358,6 +363,8 @@ func (s *Store) encode(e domain.Event) ([]byte, error) {
 	return data, nil
 }
 
+// mapErr turns the stream's refusal of an expected sequence into
+// domain.ErrConflict.
 func mapErr(err error) error {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
@@ -370,7 +377,8 @@ func mapErr(err error) error {
 }
 
 func newStore(js jetstream.JetStream, st jetstream.Stream, c Config) *Store {
-	s := &Store{js: js, stream: st, cfg: c, batchSlots: make(chan struct{}, maxOpenBatches), keys: c.Keys, signedFrom: 1}
+	s := &Store{js: js, stream: st, cfg: c, batchSlots: make(chan struct{}, maxOpenBatches), keys: c.Keys, signedFrom: 1,
+		counts: newCounts()}
 	if info := st.CachedInfo(); info != nil {
 		mark, ok, forged := c.Keys.readMark(c.Stream, info.Config.Metadata)
 		if forged {

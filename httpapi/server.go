@@ -53,6 +53,22 @@ type Options struct {
 	// Done is closed when the server shuts down. Event streams end then:
 	// http.Server.Shutdown waits for running handlers, it does not stop them.
 	Done <-chan struct{}
+	// Metrics, when set, is told about every request and login.
+	Metrics Metrics
+	// MetricsHandler, when set, serves GET /metrics.
+	MetricsHandler http.Handler
+}
+
+// Metrics receives what the HTTP layer measures; internal/node implements
+// it with Prometheus. Its methods are called on every request, so they must
+// be cheap and safe for concurrent use.
+type Metrics interface {
+	// Request is one answered request: its route pattern ("" when no route
+	// matched), method, status and how long it took.
+	Request(route, method string, status int, took time.Duration)
+	// Login is one POST /zato/sso/user/login: "ok", the sub_status code
+	// refusing it, "bad_request" or "error".
+	Login(outcome string)
 }
 
 // DefaultRequestTimeout is Options.RequestTimeout's default.
@@ -114,6 +130,9 @@ func (s *Server) routes() {
 	e.GET("/openapi.json", s.openapi)
 	e.GET("/livez", s.livez)
 	e.GET("/readyz", s.readyz)
+	if s.opt.MetricsHandler != nil {
+		e.GET("/metrics", echo.WrapHandler(s.opt.MetricsHandler))
+	}
 
 	e.POST("/zato/sso/user/login", s.login)
 	e.POST("/zato/sso/user/logout", s.logout)
@@ -171,7 +190,12 @@ var streaming = map[string]bool{"/zato/sso/events": true}
 // only when that level is enabled: building the log values of every
 // request for a logger that drops them was a measurable share of its cost.
 func (s *Server) edge(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
+	return func(c echo.Context) (err error) {
+		if m := s.opt.Metrics; m != nil {
+			// Deferred before recoverPanic, so it runs after it: a panic is
+			// counted with the 500 it was answered with.
+			defer s.observe(c, m, time.Now(), &err)
+		}
 		id := newCID()
 		req := c.Request()
 		var ctx context.Context
@@ -191,6 +215,17 @@ func (s *Server) edge(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// observe, deferred, tells m about the request once it is answered: an
+// error still to be answered is answered here (by handleError, through
+// c.Error) so that its status is known.
+func (s *Server) observe(c echo.Context, m Metrics, start time.Time, err *error) {
+	if *err != nil {
+		c.Error(*err)
+		*err = nil
+	}
+	m.Request(c.Path(), c.Request().Method, c.Response().Status, time.Since(start))
 }
 
 // recoverPanic, deferred, turns a handler's panic into a 500 answered by

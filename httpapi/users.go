@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"errors"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssoattr/ssoattr/domain"
@@ -8,7 +10,10 @@ import (
 )
 
 // login is POST /zato/sso/user/login (SPEC 6.2).
-func (s *Server) login(c echo.Context) error {
+func (s *Server) login(c echo.Context) (err error) {
+	if m := s.opt.Metrics; m != nil {
+		defer func() { m.Login(loginOutcome(err)) }()
+	}
 	in, app, err := s.begin(c, false, "username", "password")
 	if err != nil {
 		return err
@@ -166,4 +171,19 @@ func (s *Server) setApproval(c echo.Context, approve bool) error {
 		return err
 	}
 	return s.reply(c)
+}
+
+// loginOutcome names the outcome of a login for metrics: "ok", the
+// sub_status code that refused it, "bad_request" or "error".
+func loginOutcome(err error) string {
+	var ce *domain.CodeError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &ce):
+		return ce.Code
+	case errors.Is(err, errBadRequest), errors.Is(err, errMissing):
+		return "bad_request"
+	}
+	return "error"
 }

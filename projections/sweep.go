@@ -73,7 +73,10 @@ func (v *View) RunSweeper(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			v.SweepAfter(GraceIntervals * interval)
+			attrs, sessions := v.SweepAfter(GraceIntervals * interval)
+			v.sweeps.rounds.Add(1)
+			v.sweeps.attrs.Add(uint64(attrs))
+			v.sweeps.sessions.Add(uint64(sessions))
 		}
 	}
 }

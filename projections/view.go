@@ -76,9 +76,11 @@ type View struct {
 	uattrs       map[string]*attrSet            // by user id
 	sattrs       map[string]*attrSet            // by session id
 	skipped      uint64                         // messages refused (see Skipped)
+	kinds        map[string]uint64              // events applied, by kind (see AppliedKinds)
 
 	applied atomic.Uint64
 	waits   waits
+	sweeps  sweepCounts
 }
 
 // waits are the sequences callers of WaitApplied are waiting for. Each
@@ -150,6 +152,7 @@ func NewView(now func() time.Time) *View {
 		userSessions: make(map[string]map[string]struct{}),
 		uattrs:       make(map[string]*attrSet),
 		sattrs:       make(map[string]*attrSet),
+		kinds:        make(map[string]uint64),
 	}
 	v.waits.chs = make(map[uint64]chan struct{})
 	v.waits.next.Store(math.MaxUint64)
@@ -262,6 +265,7 @@ func (v *View) Skipped() uint64 {
 // stream order; Apply is called by one goroutine only.
 func (v *View) Apply(e domain.Event, seq uint64) {
 	v.mu.Lock()
+	v.countKind(e.Kind)
 	switch e.Owner.Kind {
 	case domain.OwnerUserAttrs:
 		v.applyAttrs(v.uattrs, e.Owner.User, e, seq)

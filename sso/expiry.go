@@ -141,6 +141,9 @@ func (s *Service) RunExpirer(ctx context.Context, src ExpirySource, interval tim
 		rctx, cancel := context.WithTimeout(ctx, max(interval, 30*time.Second))
 		res, err := s.Expire(rctx, src)
 		cancel()
+		if ctx.Err() == nil {
+			s.counts.countExpiry(res, err)
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			s.log.Warn("expiry round failed", slog.Any("err", err))

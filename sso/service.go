@@ -51,6 +51,7 @@ type Service struct {
 	dummyHash string    // checked against when a username is unknown, for even timing
 	gate      *hashGate // bounds the password hash computations at once
 	attempts  AttemptStore
+	counts    counts // for metrics (see Retries)
 }
 
 // New returns a Service. now is the clock (time.Now in production).
@@ -138,6 +139,7 @@ func (s *Service) commit(ctx context.Context, decide func(now time.Time) ([]doma
 		}
 		seq, err := s.store.AppendAll(ctx, ps)
 		if errors.Is(err, domain.ErrConflict) && attempt < s.cfg.MaxConflictRetries {
+			s.counts.retries.Add(1)
 			s.log.DebugContext(ctx, "write conflict, deciding again",
 				slog.String("owner", ps[0].Event.Owner.String()), slog.Int("attempt", attempt+1))
 			// The writers that lost this round would all collide again on

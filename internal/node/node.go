@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssoattr/ssoattr/eventstore"
 	"github.com/ssoattr/ssoattr/httpapi"
@@ -91,6 +92,8 @@ type Node struct {
 	View     *projections.View
 	SSO      *sso.Service
 	API      *httpapi.Server
+	// Metrics is the instance's own Prometheus registry, served at GET /metrics.
+	Metrics *prometheus.Registry
 
 	httpLn  net.Listener
 	httpSrv *http.Server
@@ -192,8 +195,11 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 	if n.admin, err = serveAdmin(n.nc, n.SSO, o.Log); err != nil {
 		return nil, err
 	}
+	var hm *httpMetrics
+	n.Metrics, hm = newMetrics(n)
 	n.API = httpapi.New(n.SSO, o.Log, httpapi.Options{TrustProxy: o.TrustProxy, Ready: n.healthy,
-		Readiness: n.ready.get, RequestTimeout: o.RequestTimeout, Events: n.Store, Done: streamsDone})
+		Readiness: n.ready.get, RequestTimeout: o.RequestTimeout, Events: n.Store, Done: streamsDone,
+		Metrics: hm, MetricsHandler: metricsHandler(n.Metrics, o.Log)})
 	if n.httpLn, err = net.Listen("tcp", o.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("http listen: %w", err)
 	}

@@ -176,6 +176,10 @@ func Start(t testing.TB, opts ...Option) *Instance {
 
 // Stop closes the instance (again is harmless).
 func (i *Instance) Stop() {
+	// A connection the client dialed but never sent a request on (it lost
+	// the race to an idle one) is new to the server, and Shutdown waits 5 s
+	// for a new connection before it closes it.
+	http.DefaultClient.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	i.Close(ctx)
