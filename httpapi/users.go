@@ -184,6 +184,8 @@ func loginOutcome(err error) string {
 		return ce.Code
 	case errors.Is(err, errBadRequest), errors.Is(err, errMissing):
 		return "bad_request"
+	case errors.Is(err, domain.ErrBusy):
+		return "E008007" // too many password hashes at once: 503, the client may retry
 	}
 	return "error"
 }

@@ -148,8 +148,8 @@ var (
 		"Events this instance appended to the stream (stored and acknowledged), by kind.", []string{"kind"}, nil)
 	descApplied = prometheus.NewDesc("ssoattr_events_applied_total",
 		"Events this instance's view applied, by kind, from whichever instance wrote them.", []string{"kind"}, nil)
-	descSkipped = prometheus.NewDesc("ssoattr_events_skipped_total",
-		"Stream messages the view passed over because they did not decode.", nil, nil)
+	descRejected = prometheus.NewDesc("ssoattr_events_rejected_total",
+		"Stream messages the view refused to apply: unsigned, forged, stored on another owner's subject, or not decodable (each logged with its sequence).", nil, nil)
 	descConflicts = prometheus.NewDesc("ssoattr_write_conflicts_total",
 		"Appends the stream refused because the owner had changed since the writer read it (optimistic concurrency).", nil, nil)
 	descRetries = prometheus.NewDesc("ssoattr_write_retries_total",
@@ -180,7 +180,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAppended, descApplied, descSkipped, descConflicts, descRetries,
+	for _, d := range []*prometheus.Desc{descAppended, descApplied, descRejected, descConflicts, descRetries,
 		descAppliedSeq, descLast, descLagSeq, descLagSec, descExpiryRounds, descExpired, descExpiryConflicts,
 		descSweeps, descSwept, descConnected, descReconnects} {
 		ch <- d
@@ -198,7 +198,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	n.Store.Appended(func(kind string, v uint64) { counter(descAppended, v, kind) })
 	n.View.AppliedKinds(func(kind string, v uint64) { counter(descApplied, v, kind) })
-	counter(descSkipped, n.View.Skipped())
+	counter(descRejected, n.View.Skipped())
 	counter(descConflicts, n.Store.Conflicts())
 	counter(descRetries, n.SSO.Retries())
 

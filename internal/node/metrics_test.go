@@ -116,6 +116,12 @@ func TestMetrics_Scrape(t *testing.T) {
 		wg.Wait()
 	}
 
+	// A message no instance signed, on a user's attribute subject: the
+	// view refuses it (and counts it).
+	if _, err := inst.JetStream().Publish(t.Context(), "sso.uattr.zusrforged", []byte(`{"not":"an event"}`)); err != nil {
+		t.Fatalf("publish a forged message: %v", err)
+	}
+
 	// The short-lived attribute expires (on the instance's clock); the
 	// expirer records it, and the sweeper runs meanwhile.
 	clock.Advance(1500 * time.Millisecond)
@@ -151,7 +157,7 @@ func TestMetrics_Scrape(t *testing.T) {
 		{"ssoattr_view_lag_seconds", nil, 0},
 		{"ssoattr_nats_connected", nil, 1},
 		{"ssoattr_nats_reconnects_total", nil, 0},
-		{"ssoattr_events_skipped_total", nil, 0},
+		{"ssoattr_events_rejected_total", nil, 1},
 		{"ssoattr_events_appended_total", []string{"kind", "attr.expired"}, 1},
 	}
 	for _, c := range exact {
