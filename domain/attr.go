@@ -45,6 +45,20 @@ func ValidName(name string) bool {
 	return name != "" && utf8.ValidString(name) && utf8.RuneCountInString(name) <= MaxNameLen
 }
 
+// CheckNames is the input rule of a read or delete: 1 to limit names, each
+// a ValidName. It returns ErrInvalidInput otherwise.
+func CheckNames(names []string, limit int) error {
+	if err := CheckItems(len(names), limit); err != nil {
+		return err
+	}
+	for _, n := range names {
+		if !ValidName(n) {
+			return ErrInvalidInput
+		}
+	}
+	return nil
+}
+
 // AttrWrite is one item of a create, set or update command, after the HTTP
 // layer has checked its types and encrypted its value where asked.
 type AttrWrite struct {
@@ -55,6 +69,27 @@ type AttrWrite struct {
 	Encrypt bool
 	// Expiration is seconds from now; nil means "not sent" (SPEC 4.6).
 	Expiration *int64
+}
+
+// Check is the input rule of one item of a write op, the same before and
+// after its value is encrypted: a ValidName; a value, unless op is an
+// update (D5); a JSON string when Encrypt, since only text is encrypted;
+// a value nested at most MaxValueDepth deep. It returns ErrInvalidInput
+// otherwise.
+func (w *AttrWrite) Check(op AttrOp) error {
+	switch {
+	case !ValidName(w.Name):
+		return ErrInvalidInput
+	case w.Value == nil:
+		if op != OpUpdate {
+			return ErrInvalidInput
+		}
+	case w.Encrypt && (len(w.Value) == 0 || w.Value[0] != '"'):
+		return ErrInvalidInput
+	case !ValidValue(w.Value):
+		return ErrInvalidInput
+	}
+	return nil
 }
 
 // AttrOp is the kind of attribute write a command performs.
@@ -156,11 +191,10 @@ func (tx *AttrTx) current(name string) (Attr, bool) {
 
 // Apply decides one item. It returns ErrAttrExists for a create of a live
 // name, ErrNoSuchAttr for an update of a name that is not live, and
-// ErrInvalidInput for a create or set without a value, or a value nested
-// deeper than MaxValueDepth.
+// ErrInvalidInput for an item that fails AttrWrite.Check.
 func (tx *AttrTx) Apply(op AttrOp, w AttrWrite) error {
-	if !ValidName(w.Name) || w.Value != nil && !ValidValue(w.Value) {
-		return ErrInvalidInput
+	if err := w.Check(op); err != nil {
+		return err
 	}
 	cur, live := tx.current(w.Name)
 	var next Attr
@@ -169,8 +203,6 @@ func (tx *AttrTx) Apply(op AttrOp, w AttrWrite) error {
 		return ErrAttrExists
 	case op == OpUpdate && !live:
 		return ErrNoSuchAttr
-	case op != OpUpdate && w.Value == nil:
-		return ErrInvalidInput
 	case !live: // create, or a set of a name that is not live (SPEC 4.5, D7)
 		next = Attr{Name: w.Name, Value: w.Value, Encrypted: w.Encrypt,
 			Created: tx.now, Modified: tx.now, Expires: Never}

@@ -292,3 +292,55 @@ func TestAttrOp_Kind(t *testing.T) {
 		}
 	}
 }
+
+func TestAttrWrite_Check(t *testing.T) {
+	v := json.RawMessage(`"v"`)
+	deep := json.RawMessage(strings.Repeat("[", domain.MaxValueDepth+1) + strings.Repeat("]", domain.MaxValueDepth+1))
+	for _, c := range []struct {
+		what string
+		op   domain.AttrOp
+		w    domain.AttrWrite
+		ok   bool
+	}{
+		{"a string", domain.OpSet, domain.AttrWrite{Name: "a", Value: v}, true},
+		{"encrypt a string", domain.OpCreate, domain.AttrWrite{Name: "a", Value: v, Encrypt: true}, true},
+		{"encrypt a number", domain.OpSet, domain.AttrWrite{Name: "a", Value: json.RawMessage(`1`), Encrypt: true}, false},
+		{"encrypt an object", domain.OpUpdate, domain.AttrWrite{Name: "a", Value: json.RawMessage(`{"k":"v"}`), Encrypt: true}, false},
+		{"update without a value", domain.OpUpdate, domain.AttrWrite{Name: "a"}, true},
+		{"update without a value, encrypt", domain.OpUpdate, domain.AttrWrite{Name: "a", Encrypt: true}, true},
+		{"create without a value", domain.OpCreate, domain.AttrWrite{Name: "a"}, false},
+		{"set without a value", domain.OpSet, domain.AttrWrite{Name: "a"}, false},
+		{"empty name", domain.OpSet, domain.AttrWrite{Value: v}, false},
+		{"name of 191 characters", domain.OpSet, domain.AttrWrite{Name: strings.Repeat("é", domain.MaxNameLen), Value: v}, true},
+		{"name of 192 characters", domain.OpSet, domain.AttrWrite{Name: strings.Repeat("é", domain.MaxNameLen+1), Value: v}, false},
+		{"value too deep", domain.OpSet, domain.AttrWrite{Name: "a", Value: deep}, false},
+	} {
+		err := c.w.Check(c.op)
+		if c.ok != (err == nil) || err != nil && !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("%s: Check = %v, want ok %v (or ErrInvalidInput)", c.what, err, c.ok)
+		}
+	}
+}
+
+func TestCheckNames(t *testing.T) {
+	many := make([]string, domain.MaxItems+1)
+	for i := range many {
+		many[i] = "n"
+	}
+	for _, c := range []struct {
+		what  string
+		names []string
+		ok    bool
+	}{
+		{"one", []string{"a"}, true},
+		{"the most", many[:domain.MaxItems], true},
+		{"none", nil, false},
+		{"too many", many, false},
+		{"an empty name", []string{"a", ""}, false},
+		{"invalid UTF-8", []string{"\xff"}, false},
+	} {
+		if err := domain.CheckNames(c.names, domain.MaxItems); c.ok != (err == nil) {
+			t.Errorf("%s: CheckNames = %v, want ok %v", c.what, err, c.ok)
+		}
+	}
+}

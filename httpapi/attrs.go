@@ -65,15 +65,11 @@ func expiration(in *input) (*int64, error) {
 func writeItem(in *input, op domain.AttrOp, def writeOpts, session bool) (sso.AttrItem, error) {
 	var it sso.AttrItem
 	name, ok, err := in.str("name")
-	if err != nil || !ok || !domain.ValidName(name) {
+	if err != nil || !ok {
 		return it, domain.ErrInvalidInput
 	}
 	it.Name = name
-	value, hasValue := in.value("value")
-	if !hasValue && op != domain.OpUpdate {
-		return it, domain.ErrInvalidInput // D5
-	}
-	if hasValue {
+	if value, ok := in.value("value"); ok {
 		it.Value = value
 	}
 	if it.Expiration, err = expiration(in); err != nil {
@@ -84,9 +80,6 @@ func writeItem(in *input, op domain.AttrOp, def writeOpts, session bool) (sso.At
 	}
 	if it.Encrypt, err = in.boolean("encrypt", def.encrypt); err != nil {
 		return it, err
-	}
-	if it.Encrypt && hasValue && value[0] != '"' {
-		return it, domain.ErrInvalidInput // only strings can be encrypted
 	}
 	if !session {
 		if it.UserID, err = in.id("user_id"); err != nil {
@@ -123,9 +116,6 @@ func (h attrHandlers) write(c echo.Context, op domain.AttrOp) error {
 		}
 		if !ok {
 			return domain.ErrInvalidInput
-		}
-		if err := domain.CheckItems(len(list), h.s.svc.Config().MaxItems); err != nil {
-			return err
 		}
 		items = make([]sso.AttrItem, 0, len(list))
 		for _, raw := range list {
@@ -165,15 +155,12 @@ func object(raw json.RawMessage) (*input, error) {
 }
 
 // readNames reads the names of a read or delete: single (name) or many
-// (data, a list of strings, at most maxItems). many reports which mode was
-// used.
-func readNames(in *input, maxItems int) (names []string, many bool, err error) {
+// (data, a list of strings). many reports which mode was used. The service
+// checks the names (domain.CheckNames).
+func readNames(in *input) (names []string, many bool, err error) {
 	if name, ok, err := in.str("name"); err != nil {
 		return nil, false, err
 	} else if ok {
-		if !domain.ValidName(name) {
-			return nil, false, domain.ErrInvalidInput
-		}
 		return []string{name}, false, nil
 	}
 	list, ok, err := in.list("data")
@@ -183,17 +170,12 @@ func readNames(in *input, maxItems int) (names []string, many bool, err error) {
 	if !ok {
 		return nil, false, domain.ErrInvalidInput
 	}
-	if err := domain.CheckItems(len(list), maxItems); err != nil {
-		return nil, false, err
-	}
 	names = make([]string, len(list))
 	for i, raw := range list {
 		if len(raw) == 0 || raw[0] != '"' {
 			return nil, false, domain.ErrInvalidInput
 		}
-		if names[i] = unquote(raw); !domain.ValidName(names[i]) {
-			return nil, false, domain.ErrInvalidInput
-		}
+		names[i] = unquote(raw)
 	}
 	return names, true, nil
 }
@@ -246,7 +228,7 @@ func (h attrHandlers) get(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names, many, err := readNames(in, h.s.svc.Config().MaxItems)
+	names, many, err := readNames(in)
 	if err != nil {
 		return err
 	}
@@ -277,7 +259,7 @@ func (h attrHandlers) delete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names, _, err := readNames(in, h.s.svc.Config().MaxItems)
+	names, _, err := readNames(in)
 	if err != nil {
 		return err
 	}
@@ -292,7 +274,7 @@ func (h attrHandlers) exists(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	names, many, err := readNames(in, h.s.svc.Config().MaxItems)
+	names, many, err := readNames(in)
 	if err != nil {
 		return err
 	}

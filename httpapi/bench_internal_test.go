@@ -117,7 +117,7 @@ func BenchmarkDecodeGet(b *testing.B) {
 		if _, err := in.boolean("decrypt", true); err != nil {
 			b.Fatal(err)
 		}
-		if _, _, err := readNames(in, domain.MaxItems); err != nil {
+		if _, _, err := readNames(in); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
 	"github.com/ssoattr/ssoattr/sso"
 )
@@ -334,6 +336,28 @@ func TestEnvelope(t *testing.T) {
 		apiWant(t, "bad token, no name", inst.Do("GET", apiAttr, apiReq("junk")), "E008002")
 		apiWant(t, "bad token, bad expiration", inst.Do("PUT", apiAttr, apiReq("junk", "name", "a", "value", 1, "expiration", -1)), "E008002")
 		apiWant(t, "bad token, encrypt a number", inst.Do("PUT", apiAttr, apiReq("junk", "name", "a", "value", 1, "encrypt", true)), "E008002")
+		// The attribute rules the service checks (domain.AttrWrite.Check,
+		// domain.CheckNames) are input checks too, on every endpoint.
+		long := strings.Repeat("n", domain.MaxNameLen+1)
+		tooMany := make([]any, domain.MaxItems+1)
+		for i := range tooMany {
+			tooMany[i] = map[string]any{"name": fmt.Sprint("n", i), "value": 1}
+		}
+		for _, c := range []struct {
+			what, method, path string
+			kv                 []any
+		}{
+			{"PUT a name too long", "PUT", apiAttr, []any{"name", long, "value", 1}},
+			{"POST without a value", "POST", apiAttr, []any{"name", "a"}},
+			{"PUT many, too many items", "PUT", apiAttr, []any{"data", tooMany}},
+			{"GET a name too long", "GET", apiAttr, []any{"name", long}},
+			{"GET many, an empty name", "GET", apiAttr, []any{"data", []string{"a", ""}}},
+			{"GET as_of, a name too long", "GET", apiAttr, []any{"name", long, "as_of", "2030-01-01T00:00:00"}},
+			{"exists as_of, no names", "GET", apiAttr + "/exists", []any{"data", []string{}, "as_of", "2030-01-01T00:00:00"}},
+			{"DELETE a name too long", "DELETE", apiAttr, []any{"name", long}},
+		} {
+			apiWant(t, "bad token, "+c.what, inst.Do(c.method, c.path, apiReq("junk", c.kv...)), "E008002")
+		}
 		apiWant(t, "bad token, good input", inst.Do("PUT", apiAttr, apiReq("junk", "name", "a", "value", 1)), "E007001")
 		// Authentication comes before permissions and the operation.
 		apiWant(t, "bad token, another user", inst.Do("GET", apiAttr, apiReq("junk", "name", "a", "user_id", "zusr0000")), "E007001")

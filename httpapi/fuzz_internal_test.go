@@ -16,7 +16,8 @@ import (
 	"github.com/ssoattr/ssoattr/sso"
 )
 
-// checkItem is the property of an accepted write item: a valid name, and a
+// checkItem is the property of a write item that writeItem reads and
+// AttrWrite.Check accepts, as the service does: a valid name, and a
 // value (when one was sent) that is compact JSON other than null, a string
 // when it is to be encrypted.
 func checkItem(t *testing.T, it sso.AttrItem, op domain.AttrOp) {
@@ -44,7 +45,8 @@ func checkItem(t *testing.T, it sso.AttrItem, op domain.AttrOp) {
 
 // FuzzRequestBody feeds request bodies and query strings to the decoders of
 // outside input: parseInput, writeItem (single and many mode) and
-// readNames. Property: each rejects the input with the documented error or
+// readNames, each followed by the domain's check of what it read, as the
+// service does. Property: each rejects the input with the documented error or
 // returns values that hold their invariants, and every reader gives the
 // same result or error as the encoding/json decoder input.go replaced
 // (input_oracle_internal_test.go). Nothing panics.
@@ -99,20 +101,20 @@ func FuzzRequestBody(f *testing.F) {
 			}
 		}
 		for _, op := range []domain.AttrOp{domain.OpCreate, domain.OpSet, domain.OpUpdate} {
-			if it, err := writeItem(in, op, writeOpts{}, false); err == nil {
+			if it, err := writeItem(in, op, writeOpts{}, false); err == nil && it.Check(op) == nil {
 				checkItem(t, it, op)
 			}
 		}
 		if list, ok, err := in.list("data"); err == nil && ok {
 			for _, raw := range list {
 				if obj, err := object(raw); err == nil {
-					if it, err := writeItem(obj, domain.OpSet, writeOpts{}, true); err == nil {
+					if it, err := writeItem(obj, domain.OpSet, writeOpts{}, true); err == nil && it.Check(domain.OpSet) == nil {
 						checkItem(t, it, domain.OpSet)
 					}
 				}
 			}
 		}
-		if names, _, err := readNames(in, domain.MaxItems); err == nil {
+		if names, _, err := readNames(in); err == nil && domain.CheckNames(names, domain.MaxItems) == nil {
 			if len(names) == 0 {
 				t.Fatal("readNames accepted no names")
 			}
@@ -152,8 +154,8 @@ func diffDecoders(t *testing.T, body []byte, query string) {
 		return
 	}
 	diffInput(t, "request", in, old, 0)
-	names, many, err1 := readNames(in, domain.MaxItems)
-	oldNames, oldMany, err2 := oldReadNames(old, domain.MaxItems)
+	names, many, err1 := readNames(in)
+	oldNames, oldMany, err2 := oldReadNames(old)
 	if err1 != err2 || many != oldMany || !reflect.DeepEqual(names, oldNames) {
 		t.Fatalf("readNames = %q %v %v, oracle %q %v %v", names, many, err1, oldNames, oldMany, err2)
 	}

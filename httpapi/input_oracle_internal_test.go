@@ -277,15 +277,11 @@ func oldExpiration(in *oldInput) (*int64, error) {
 func oldWriteItem(in *oldInput, op domain.AttrOp, def writeOpts, session bool) (sso.AttrItem, error) {
 	var it sso.AttrItem
 	name, ok, err := in.str("name")
-	if err != nil || !ok || !domain.ValidName(name) {
+	if err != nil || !ok {
 		return it, domain.ErrInvalidInput
 	}
 	it.Name = name
-	value, hasValue := in.value("value")
-	if !hasValue && op != domain.OpUpdate {
-		return it, domain.ErrInvalidInput
-	}
-	if hasValue {
+	if value, ok := in.value("value"); ok {
 		it.Value = value
 	}
 	if it.Expiration, err = oldExpiration(in); err != nil {
@@ -296,9 +292,6 @@ func oldWriteItem(in *oldInput, op domain.AttrOp, def writeOpts, session bool) (
 	}
 	if it.Encrypt, err = in.boolean("encrypt", def.encrypt); err != nil {
 		return it, err
-	}
-	if it.Encrypt && hasValue && value[0] != '"' {
-		return it, domain.ErrInvalidInput
 	}
 	if !session {
 		if it.UserID, err = in.id("user_id"); err != nil {
@@ -324,25 +317,22 @@ func oldObject(raw json.RawMessage) (*oldInput, error) {
 	return in, nil
 }
 
-func oldReadNames(in *oldInput, maxItems int) (names []string, many bool, err error) {
+func oldReadNames(in *oldInput) (names []string, many bool, err error) {
 	if name, ok, err := in.str("name"); err != nil {
 		return nil, false, err
 	} else if ok {
-		if !domain.ValidName(name) {
-			return nil, false, domain.ErrInvalidInput
-		}
 		return []string{name}, false, nil
 	}
 	list, ok, err := in.list("data")
 	if err != nil {
 		return nil, false, err
 	}
-	if !ok || len(list) == 0 || len(list) > maxItems {
+	if !ok {
 		return nil, false, domain.ErrInvalidInput
 	}
 	names = make([]string, len(list))
 	for i, raw := range list {
-		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &names[i]) != nil || !domain.ValidName(names[i]) {
+		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &names[i]) != nil {
 			return nil, false, domain.ErrInvalidInput
 		}
 	}

@@ -80,6 +80,11 @@ func (s *Service) WriteAttrs(ctx context.Context, m Meta, ust string, scope Attr
 	if err := domain.CheckItems(len(items), s.cfg.MaxItems); err != nil {
 		return err
 	}
+	for i := range items {
+		if err := items[i].Check(op); err != nil {
+			return err
+		}
+	}
 	c, err := s.begin(ctx, ust, m)
 	if err != nil {
 		return err
@@ -193,7 +198,7 @@ func (ws *ownerWrites) find(o domain.Owner) (int, bool) {
 // DeleteAttrs removes the named attributes; names that are not live are
 // ignored (SPEC 4.5). Nothing is appended when none of them is live.
 func (s *Service) DeleteAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, names []string) error {
-	if err := domain.CheckItems(len(names), s.cfg.MaxItems); err != nil {
+	if err := domain.CheckNames(names, s.cfg.MaxItems); err != nil {
 		return err
 	}
 	c, err := s.begin(ctx, ust, m)
@@ -220,7 +225,7 @@ func (s *Service) DeleteAttrs(ctx context.Context, m Meta, ust string, scope Att
 // that cannot be decrypted is an internal error (SPEC 4.6). More names than
 // Config.MaxItems is domain.ErrInvalidInput.
 func (s *Service) GetAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, names []string, decrypt bool) ([]AttrResult, error) {
-	if err := domain.CheckItems(len(names), s.cfg.MaxItems); err != nil {
+	if err := domain.CheckNames(names, s.cfg.MaxItems); err != nil {
 		return nil, err
 	}
 	owner, err := s.readOwner(ctx, m, ust, scope)
@@ -236,11 +241,8 @@ func (s *Service) GetAttrs(ctx context.Context, m Meta, ust string, scope AttrSc
 // results returns one AttrResult per distinct name, in the order asked,
 // reading each through get (ok false: not live). With decrypt, encrypted
 // values come back as plaintext. The live reads and the as_of reads share
-// it, and with it the cap on the names (Config.MaxItems).
+// it; their callers have checked the names (domain.CheckNames).
 func (s *Service) results(names []string, decrypt bool, get func(name string) (domain.Attr, bool)) ([]AttrResult, error) {
-	if err := domain.CheckItems(len(names), s.cfg.MaxItems); err != nil {
-		return nil, err
-	}
 	out := make([]AttrResult, 0, len(names))
 	seen := make(map[string]bool, len(names))
 	for _, n := range names {
@@ -279,7 +281,7 @@ func (s *Service) decryptValue(v json.RawMessage) (json.RawMessage, error) {
 // (Attr is non-nil, with only the name, when it is). More names than
 // Config.MaxItems is domain.ErrInvalidInput.
 func (s *Service) AttrsExist(ctx context.Context, m Meta, ust string, scope AttrScope, names []string) ([]AttrResult, error) {
-	if err := domain.CheckItems(len(names), s.cfg.MaxItems); err != nil {
+	if err := domain.CheckNames(names, s.cfg.MaxItems); err != nil {
 		return nil, err
 	}
 	owner, err := s.readOwner(ctx, m, ust, scope)

@@ -354,6 +354,9 @@ func (s *Service) stateAt(ctx context.Context, m Meta, ust string, scope AttrSco
 // GetAttrsAt is GetAttrs as the service would have answered at the moment
 // at, expiry included (the as_of input).
 func (s *Service) GetAttrsAt(ctx context.Context, m Meta, ust string, scope AttrScope, names []string, decrypt bool, at time.Time) ([]AttrResult, error) {
+	if err := domain.CheckNames(names, s.cfg.MaxItems); err != nil {
+		return nil, err
+	}
 	state, err := s.stateAt(ctx, m, ust, scope, at)
 	if err != nil {
 		return nil, err
@@ -363,6 +366,9 @@ func (s *Service) GetAttrsAt(ctx context.Context, m Meta, ust string, scope Attr
 
 // AttrsExistAt is AttrsExist at the moment at.
 func (s *Service) AttrsExistAt(ctx context.Context, m Meta, ust string, scope AttrScope, names []string, at time.Time) ([]AttrResult, error) {
+	if err := domain.CheckNames(names, s.cfg.MaxItems); err != nil {
+		return nil, err
+	}
 	state, err := s.stateAt(ctx, m, ust, scope, at)
 	if err != nil {
 		return nil, err
