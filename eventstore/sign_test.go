@@ -88,6 +88,30 @@ func TestSign_ReadersRefuseWhatIsNotSignedAndBound(t *testing.T) {
 		t.Errorf("read %d messages, want %d", len(got), len(want))
 	}
 
+	// So do the live readers (watch, SSE): TailEvents passes the refused
+	// to their callback and delivers only event 1.
+	tctx, tcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer tcancel()
+	var delivered []uint64
+	tailRefused := map[uint64]error{}
+	err = s.TailEvents(tctx, "", nil, 1, func(seq uint64, _ domain.Event, _ []byte) error {
+		delivered = append(delivered, seq)
+		return nil
+	}, func(seq uint64, err error) {
+		tailRefused[seq] = err
+		if seq == 6 {
+			tcancel()
+		}
+	})
+	if !errors.Is(err, context.Canceled) || len(delivered) != 1 || delivered[0] != 1 || len(tailRefused) != 5 {
+		t.Errorf("TailEvents = %v, delivered %v, refused %v; want event 1 delivered, 2-6 refused", err, delivered, tailRefused)
+	}
+	for seq, w := range want {
+		if w != nil && !errors.Is(tailRefused[seq], w) {
+			t.Errorf("TailEvents refused %d with %v, want %v", seq, tailRefused[seq], w)
+		}
+	}
+
 	// The follower refuses the same, counts and logs each once with its
 	// sequence, and gives the owner of the subject each is stored on.
 	var logged lockedBuffer
