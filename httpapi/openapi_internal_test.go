@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"log/slog"
+	"net/http"
 	"slices"
 	"testing"
 
@@ -19,7 +20,8 @@ func TestOpenAPI_DocumentsEveryRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	documented := d.Operations()
-	s := New(nil, slog.New(slog.DiscardHandler), Options{})
+	// Every optional route on: MetricsHandler registers GET /metrics.
+	s := New(nil, slog.New(slog.DiscardHandler), Options{MetricsHandler: http.NotFoundHandler()})
 	var registered []string
 	for _, r := range s.e.Routes() {
 		if r.Method == echo.RouteNotFound {

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -55,6 +56,21 @@ func TestOpenAPI_EveryOperation(t *testing.T) {
 		t.Fatal("GET /openapi.json is not docs/openapi.json")
 	}
 	answered = append(answered, "GET /openapi.json")
+	mreq, err := http.NewRequest("GET", inst.URL+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mresp, err := http.DefaultClient.Do(mreq)
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	mbody, err := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	if err != nil || mresp.StatusCode != 200 || !bytes.Contains(mbody, []byte("ssoattr_http_requests_total")) {
+		t.Fatalf("GET /metrics = %d, %v, %.200q: want the metrics", mresp.StatusCode, err, mbody)
+	}
+	nodetest.CheckAnswer(t, mreq, mresp, nil) // text: status and headers
+	answered = append(answered, "GET /metrics")
 
 	// Attributes, user and session, single and many mode, and their errors.
 	for _, p := range []string{"/zato/sso/user/attr", "/zato/sso/session/attr"} {
