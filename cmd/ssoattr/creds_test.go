@@ -84,30 +84,7 @@ func TestRun_ServeLogsNoNATSSecret(t *testing.T) {
 		"SSOATTR_FERNET_KEY", sso.NewKey())
 
 	t.Run("running", func(t *testing.T) {
-		addr := freePort(t)
-		stdout, stderr := &mainBuffer{}, &mainBuffer{}
-		ctx, cancel := context.WithCancel(t.Context())
-		exited := make(chan struct{})
-		go func() {
-			defer close(exited)
-			_ = run(ctx, []string{"serve", "--http-addr", addr, "--password-rounds", "1000", "--log-format", "json",
-				"--nats-url", "nats://" + svc.User + ":" + svc.Password + "@" + host}, stdout, stderr, env)
-		}()
-		t.Cleanup(func() { cancel(); <-exited })
-		deadline := time.Now().Add(20 * time.Second)
-		for !strings.Contains(stderr.String(), `"msg":"ready"`) {
-			select {
-			case <-exited:
-				t.Fatalf("the replica exited; stderr:\n%s", stderr.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the replica did not log ready within 20s; stderr:\n%s", stderr.String())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		cancel()
-		<-exited
+		stdout, stderr := startReplica(t, env, "--nats-url", "nats://"+svc.User+":"+svc.Password+"@"+host)
 		logged := stderr.String() + stdout.String()
 		if strings.Contains(logged, svc.Password) {
 			t.Fatalf("the NATS password was logged:\n%s", logged)
@@ -194,5 +171,44 @@ func TestRouteCredentials(t *testing.T) {
 		if pw, _ := r.User.Password(); r.User.Username() != "route" || pw != "route-secret" {
 			t.Fatalf("route %s: user %v, want route with the cluster's password", r.Host, r.User)
 		}
+	}
+}
+
+// startReplica runs serve with args until it has logged that it is
+// ready, then stops it and returns what it wrote.
+func startReplica(t *testing.T, env func(string) string, args ...string) (stdout, stderr *mainBuffer) {
+	t.Helper()
+	stdout, stderr = &mainBuffer{}, &mainBuffer{}
+	ctx, cancel := context.WithCancel(t.Context())
+	exited := make(chan struct{})
+	args = append([]string{"serve", "--http-addr", freePort(t), "--password-rounds", "1000", "--log-format", "json"}, args...)
+	go func() {
+		defer close(exited)
+		_ = run(ctx, args, stdout, stderr, env)
+	}()
+	defer func() { cancel(); <-exited }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), `"msg":"ready"`) {
+		select {
+		case <-exited:
+			t.Fatalf("the replica exited; stderr:\n%s", stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica did not log ready within 20s; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return stdout, stderr
+}
+
+// TestRun_ServeReplicaWithServiceContext: a replica of an embedded
+// instance starts with that instance's service.json, as the README says.
+func TestRun_ServeReplicaWithServiceContext(t *testing.T) {
+	inst := nodetest.Start(t)
+	_, stderr := startReplica(t, mainEnv("SSOATTR_FERNET_KEY", nodetest.KeyText),
+		"--nats-context", inst.ContextFile(node.RoleService))
+	if !strings.Contains(stderr.String(), `"nats":"`+inst.NATSURL()+`"`) {
+		t.Fatalf("the replica's log does not name %s:\n%s", inst.NATSURL(), stderr.String())
 	}
 }

@@ -176,6 +176,7 @@ func TestRun_HelpEveryCommand(t *testing.T) {
 		{[]string{"watch", "--help"}, "Usage: ssoattr watch"},
 		{[]string{"nats", "--help"}, "Usage: ssoattr nats"},
 		{[]string{"key", "--help"}, "Usage: ssoattr key"},
+		{[]string{"setup-stream", "--help"}, "Usage: ssoattr setup-stream"},
 		{[]string{"version", "--help"}, "Usage: ssoattr version"},
 		{[]string{"help"}, "ssoattr serve [flags]"},
 		{[]string{"--help"}, "ssoattr serve [flags]"},
