@@ -85,6 +85,10 @@ func saveCredentials(dir string, creds map[Role]natsctx.Context, url string) err
 	for _, r := range Roles {
 		c := creds[r]
 		if c.URL == url {
+			// Kept private even if someone loosened its mode.
+			if err := os.Chmod(r.ContextFile(dir), 0o600); err != nil {
+				return fmt.Errorf("credentials of the %s role: %w", r, err)
+			}
 			continue
 		}
 		c.URL = url

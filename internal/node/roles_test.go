@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,7 +44,15 @@ func TestRoles_AnonymousIsRefused(t *testing.T) {
 // per role, private to the owner; a restart reads the same credentials back.
 func TestRoles_ContextFiles(t *testing.T) {
 	dir := t.TempDir()
-	inst := nodetest.Start(t, nodetest.WithStoreDir(dir))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	// The same address twice: the files need no new URL on the restart.
+	sameAddr := func(o *node.Options) { o.NATSListen = addr }
+	inst := nodetest.Start(t, nodetest.WithStoreDir(dir), sameAddr)
 	credsDir := filepath.Dir(inst.ContextFile(node.RoleService))
 	if fi, err := os.Stat(credsDir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("credentials directory %s: %v, %v; want mode 0700", credsDir, fi.Mode(), err)
@@ -86,7 +95,13 @@ func TestRoles_ContextFiles(t *testing.T) {
 	}
 
 	inst.Stop()
-	again := nodetest.Start(t, nodetest.WithStoreDir(dir))
+	if err := os.Chmod(inst.ContextFile(node.RoleAdmin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	again := nodetest.Start(t, nodetest.WithStoreDir(dir), sameAddr)
+	if fi, err := os.Stat(again.ContextFile(node.RoleAdmin)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin.json after a restart: %v, %v; want mode 0600 again", fi.Mode(), err)
+	}
 	for _, r := range node.Roles {
 		if got := nodetest.Credentials(t, again.NATSURL(), r).Password; got != passwords[r] {
 			t.Fatalf("after a restart the %s role's password changed", r)
