@@ -150,11 +150,29 @@ func TestHistoryAndReplayCommands(t *testing.T) {
 	t.Run("history refuses bad input", func(t *testing.T) {
 		for _, args := range [][]string{
 			{"history"},
-			{"history", "--user", "not an id"},
 			{"history", "--user", aliceID, "--since", "yesterday"},
 		} {
 			if _, _, code := auditRun(t, inst, args...); code != 2 {
 				t.Fatalf("%v = exit %d, want 2", args, code)
+			}
+		}
+	})
+
+	t.Run("history by username", func(t *testing.T) {
+		byID, _, _ := auditRun(t, inst, "history", "--user", aliceID, "--json")
+		byName, errOut, code := auditRun(t, inst, "history", "--user", "audit-alice", "--json")
+		if code != 0 || byName != byID || len(auditLines(t, byName)) != 4 {
+			t.Fatalf("history --user audit-alice = exit %d, stderr %q,\n%s\nwant the 4 changes history --user %s prints", code, errOut, byName, aliceID)
+		}
+	})
+
+	t.Run("history of a user that does not exist", func(t *testing.T) {
+		for _, user := range []string{"nobody-here", "zusrnosuchid", "not an id"} {
+			out, errOut, code := auditRun(t, inst, "history", "--user", user)
+			if code != 1 || out != "" || !strings.Contains(errOut, fmt.Sprintf("no user with the username or id %q", user)) ||
+				!strings.Contains(errOut, "ssoattr sso create-user") {
+				t.Fatalf("history --user %q = exit %d, stdout %q, stderr %q; want exit 1, nothing printed, "+
+					"and a message saying so and how to find an id", user, code, out, errOut)
 			}
 		}
 	})
@@ -247,7 +265,7 @@ func TestWatchCommand(t *testing.T) {
 	var out, errOut auditBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"watch", "--user", aliceID, "--type", "attr.set,attr.deleted"}, &out, &errOut, auditEnv(inst))
+		done <- run(ctx, []string{"watch", "--user", "watch-alice", "--type", "attr.set,attr.deleted"}, &out, &errOut, auditEnv(inst))
 	}()
 	// The watcher starts at "now", which the test cannot see: write until
 	// a change shows; from the first one shown, every later one must follow.
@@ -293,5 +311,17 @@ func TestWatchCommand(t *testing.T) {
 	}
 	if !strings.Contains(lines[0], "uattr/"+aliceID) || !strings.Contains(lines[0], "actor="+aliceID) {
 		t.Fatalf("line %q, want alice's owner and actor", lines[0])
+	}
+	// What it watched was said once, on stderr, when it started.
+	if want := fmt.Sprintf(`watching the events of user "watch-alice" (%s) of kind attr.set, attr.deleted stored from now on`, aliceID); !strings.HasPrefix(errOut.String(), want) {
+		t.Fatalf("watch stderr = %q, want it to start with %q", errOut.String(), want)
+	}
+}
+
+func TestWatchCommand_UnknownUser(t *testing.T) {
+	inst := nodetest.Start(t)
+	out, errOut, code := auditRun(t, inst, "watch", "--user", "nobody-here")
+	if code != 1 || out != "" || !strings.Contains(errOut, `no user with the username or id "nobody-here"`) {
+		t.Fatalf("watch --user nobody-here = exit %d, stdout %q, stderr %q; want exit 1 and a message saying so", code, out, errOut)
 	}
 }

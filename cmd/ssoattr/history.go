@@ -133,7 +133,7 @@ func newAuditChange(owner domain.Owner, ch sso.Change) auditChange {
 	return out
 }
 
-const historyUsage = `Usage: ssoattr history --user ID [--name N] [--since T] [--until T] [--json] [--data-dir D | --nats-context F] [--nats-url URL]
+const historyUsage = `Usage: ssoattr history --user ID|USERNAME [--name N] [--since T] [--until T] [--json] [--data-dir D | --nats-context F] [--nats-url URL]
 
 Prints every change of a user's attributes, user and session attributes
 alike, in stream order, read from the stream over NATS. Times are SPEC 1.6
@@ -150,7 +150,7 @@ func historyCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := newFlagSet("history", getenv)
 	var sf streamFlags
 	sf.register(fs)
-	user := fs.String("user", "", "the user's id (required)")
+	user := fs.String("user", "", userFlagHelp+" (required)")
 	name := fs.String("name", "", "only this attribute")
 	sinceText := fs.String("since", "", "only changes at or after this time")
 	untilText := fs.String("until", "", "only changes at or before this time")
@@ -163,9 +163,9 @@ func historyCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.Usage()
 		return &exitError{2, fmt.Sprintf("history takes no arguments, got %q", fs.Args())}
 	}
-	if !domain.IsToken(*user) {
+	if *user == "" {
 		fs.Usage()
-		return &exitError{2, "history: --user must be a user id"}
+		return &exitError{2, "history: --user is required"}
 	}
 	since, err := timeFlag("since", *sinceText)
 	if err != nil {
@@ -180,6 +180,10 @@ func historyCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer nc.Close()
+	userID, err := resolveUser(ctx, st, *user)
+	if err != nil {
+		return err
+	}
 
 	var table *tabwriter.Writer
 	if !*asJSON {
@@ -189,7 +193,7 @@ func historyCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
 	var werr error
-	filters := eventstore.UserFilters(*user, domain.OwnerUserAttrs, domain.OwnerSessionAttrs)
+	filters := eventstore.UserFilters(userID, domain.OwnerUserAttrs, domain.OwnerSessionAttrs)
 	err = st.Scan(ctx, filters, 1, 0, func(m eventstore.Msg) bool {
 		e := m.Event
 		if m.Err != nil {

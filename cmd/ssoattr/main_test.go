@@ -511,3 +511,32 @@ func TestServeProcess(t *testing.T) {
 		t.Errorf("stderr does not log the stop:\n%s", stderr.String())
 	}
 }
+
+// TestRun_ServeBindClash: a serve whose HTTP or NATS address is taken fails
+// at once, naming the address, and creates nothing in its data directory.
+func TestRun_ServeBindClash(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	for _, flagName := range []string{"--http-addr", "--nats-listen"} {
+		t.Run(flagName, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			args := []string{"serve", "--data-dir", dir, "--http-addr", freePort(t), "--nats-listen", freePort(t)}
+			args = append(args, flagName, addr)
+			start := time.Now()
+			_, _, code, err := mainRun(t, mainEnv(), args...)
+			if err == nil || code == 0 || !strings.Contains(err.Error(), flagName+" "+addr) || !strings.Contains(err.Error(), "in use") {
+				t.Fatalf("serve %s %s (taken): err %v, exit %d; want a failure naming the address", flagName, addr, err, code)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Errorf("serve with a taken address took %v to fail, want at once", d)
+			}
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("the data directory %s exists after the failed start (%v), want nothing created", dir, err)
+			}
+		})
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/nats-io/nats.go"
 
@@ -69,6 +71,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	log := newLogger(c, stderr)
+	// Before anything is created (a key, context files, the store): a
+	// second serve on the same ports fails at once, naming the address,
+	// and leaves nothing behind.
+	if err := portsFree(c); err != nil {
+		return err
+	}
 	keys, err := loadKeys(c, log)
 	if err != nil {
 		return err
@@ -168,6 +176,26 @@ func natsOptions(c Config) (string, []nats.Option, error) {
 		opts = append(opts, nats.ClientCert(c.NATSTLSCert, c.NATSTLSKey))
 	}
 	return url, opts, nil
+}
+
+// portsFree checks that the HTTP address and, with the embedded server,
+// the NATS address can be listened on now.
+func portsFree(c Config) error {
+	addrs := [][2]string{{"--http-addr", c.HTTPAddr}}
+	if !c.external() {
+		addrs = append(addrs, [2]string{"--nats-listen", c.NATSListen})
+	}
+	for _, a := range addrs {
+		ln, err := net.Listen("tcp", a[1])
+		if err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return fmt.Errorf("%s %s: the address is in use (another ssoattr serve?): %w", a[0], a[1], err)
+			}
+			return fmt.Errorf("%s %s: %w", a[0], a[1], err)
+		}
+		ln.Close()
+	}
+	return nil
 }
 
 func shutdown(n *node.Node, c Config) {

@@ -12,7 +12,7 @@ import (
 	"github.com/ssoattr/ssoattr/eventstore"
 )
 
-const watchUsage = `Usage: ssoattr watch [--user ID] [--type T[,T...]] [--json] [--data-dir D | --nats-context F] [--nats-url URL]
+const watchUsage = `Usage: ssoattr watch [--user ID|USERNAME] [--type T[,T...]] [--json] [--data-dir D | --nats-context F] [--nats-url URL]
 
 Prints the events stored from now on, as they arrive, until interrupted:
 every user's or only one user's (account, sessions and attributes), of
@@ -20,7 +20,8 @@ every kind or only the kinds --type lists (attr.set, session.ended, ...; see
 docs/events.md). It reads through a JetStream ordered consumer, so it shows
 exactly what the stream stored: a plain NATS subscription would also show
 publishes the stream refused (a writer that lost a race). --json prints
-each event's stored CloudEvents JSON, one per line.
+each event's stored CloudEvents JSON, one per line. What it watches is said
+once on standard error when it starts; events go to standard output.
 
 Flags:
 `
@@ -30,7 +31,7 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	fs := newFlagSet("watch", getenv)
 	var sf streamFlags
 	sf.register(fs)
-	user := fs.String("user", "", "only this user's events")
+	user := fs.String("user", "", "only this user's events: "+userFlagHelp)
 	types := fs.String("type", "", "only these event kinds, comma-separated")
 	asJSON := fs.Bool("json", false, "print the stored CloudEvents JSON")
 	fs.Usage = func() { fmt.Fprint(fs.Output(), watchUsage); fs.PrintDefaults() }
@@ -40,9 +41,6 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return &exitError{2, fmt.Sprintf("watch takes no arguments, got %q", fs.Args())}
-	}
-	if *user != "" && !domain.IsToken(*user) {
-		return &exitError{2, "watch: --user must be a user id"}
 	}
 	var kinds []string
 	if *types != "" {
@@ -58,7 +56,23 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		return err
 	}
 	defer nc.Close()
-	err = st.TailEvents(ctx, *user, kinds, 0, func(seq uint64, e domain.Event, data []byte) error {
+	userID, what := "", "every user's events"
+	if *user != "" {
+		if userID, err = resolveUser(ctx, st, *user); err != nil {
+			return err
+		}
+		what = fmt.Sprintf("the events of user %s", userID)
+		if userID != *user {
+			what = fmt.Sprintf("the events of user %q (%s)", *user, userID)
+		}
+	}
+	if len(kinds) > 0 {
+		what += " of kind " + strings.Join(kinds, ", ")
+	}
+	// An idle watch prints nothing else: say that it is running, and on what.
+	fmt.Fprintf(stderr, "watching %s stored from now on in stream %s at %s; Ctrl-C stops\n",
+		what, st.StreamName(), nc.ConnectedUrlRedacted())
+	err = st.TailEvents(ctx, userID, kinds, 0, func(seq uint64, e domain.Event, data []byte) error {
 		if *asJSON {
 			_, err := fmt.Fprintf(stdout, "%s\n", data)
 			return err

@@ -330,7 +330,8 @@ func StartServer(ctx context.Context, o ServerOptions) (_ *server.Server, _ map[
 		}
 	}()
 	if !ns.ReadyForConnections(10 * time.Second) {
-		return nil, nil, errors.New("embedded nats-server not ready after 10s")
+		return nil, nil, fmt.Errorf("embedded nats-server on %s not ready after 10s (is the port in use?)",
+			net.JoinHostPort(o.Host, strconv.Itoa(o.Port)))
 	}
 	if err := saveCredentials(o.CredsDir, creds, ns.ClientURL()); err != nil {
 		return nil, nil, err
