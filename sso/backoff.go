@@ -78,6 +78,9 @@ func (s *Service) admit(ctx context.Context, cs []counted, now time.Time) error 
 			return c.rule.Admit(a, now), nil
 		})
 		if err != nil {
+			if errors.Is(err, errRefused) {
+				s.counts.refused.Add(1)
+			}
 			s.release(ctx, cs[:i], false)
 			return err
 		}

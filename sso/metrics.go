@@ -5,7 +5,7 @@ import "sync/atomic"
 // counts are what the service counts for the metrics internal/node
 // exposes: atomic counters, read at scrape time.
 type counts struct {
-	retries                                 atomic.Uint64
+	retries, refused                        atomic.Uint64
 	expiryRounds, expiryFailed              atomic.Uint64
 	expiredAttrs, endedSessions, expiryLost atomic.Uint64
 }
@@ -13,6 +13,10 @@ type counts struct {
 // Retries returns how many times a write lost a race for its owner
 // (domain.ErrConflict), caught up and decided again.
 func (s *Service) Retries() uint64 { return s.counts.retries.Load() }
+
+// BackoffRefusals returns how many logins and sign-up confirmations the
+// login back-off refused unchecked (a record in its back-off window).
+func (s *Service) BackoffRefusals() uint64 { return s.counts.refused.Load() }
 
 // ExpiryStats counts what RunExpirer has done since the service started.
 type ExpiryStats struct {

@@ -154,6 +154,8 @@ var (
 		"Appends the stream refused because the owner had changed since the writer read it (optimistic concurrency).", nil, nil)
 	descRetries = prometheus.NewDesc("ssoattr_write_retries_total",
 		"Writes decided again after losing a race for their owner.", nil, nil)
+	descRefused = prometheus.NewDesc("ssoattr_backoff_refusals_total",
+		"Logins and sign-up confirmations the back-off refused unchecked (answered as a wrong credential, E005001).", nil, nil)
 	descAppliedSeq = prometheus.NewDesc("ssoattr_view_applied_sequence",
 		"Stream sequence of the last message the view applied.", nil, nil)
 	descLast = prometheus.NewDesc("ssoattr_stream_last_sequence",
@@ -180,7 +182,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descAppended, descApplied, descRejected, descConflicts, descRetries,
+	for _, d := range []*prometheus.Desc{descRefused, descAppended, descApplied, descRejected, descConflicts, descRetries,
 		descAppliedSeq, descLast, descLagSeq, descLagSec, descExpiryRounds, descExpired, descExpiryConflicts,
 		descSweeps, descSwept, descConnected, descReconnects} {
 		ch <- d
@@ -201,6 +203,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRejected, n.View.Skipped())
 	counter(descConflicts, n.Store.Conflicts())
 	counter(descRetries, n.SSO.Retries())
+	counter(descRefused, n.SSO.BackoffRefusals())
 
 	ex := n.SSO.ExpiryStats()
 	counter(descExpiryRounds, ex.Rounds-ex.Failed, "ok")

@@ -214,3 +214,23 @@ func TestMetrics_RegistryPerInstance(t *testing.T) {
 		}
 	}
 }
+
+// TestMetrics_BackoffRefusals: failed logins past the back-off's threshold
+// are refused unchecked, and counted as such besides their E005001.
+func TestMetrics_BackoffRefusals(t *testing.T) {
+	inst := nodetest.Start(t)
+	const tries = 8 // a username's threshold is 5 failures
+	for range tries {
+		if r := inst.Do("POST", "/zato/sso/user/login", map[string]any{
+			"username": "nobody", "password": "wrong-password", "current_app": "CRM"}); r.Status != 403 {
+			t.Fatalf("login = %d %s, want 403", r.Status, r.Raw)
+		}
+	}
+	fams := scrape(t, inst)
+	if got, _ := metricValue(fams, "ssoattr_logins_total", "outcome", "E005001"); got != tries {
+		t.Errorf("ssoattr_logins_total{outcome=E005001} = %v, want %d", got, tries)
+	}
+	if got, _ := metricValue(fams, "ssoattr_backoff_refusals_total"); got < 1 || got > tries-5 {
+		t.Errorf("ssoattr_backoff_refusals_total = %v, want 1 to %d after %d failures", got, tries-5, tries)
+	}
+}
