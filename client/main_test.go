@@ -1,9 +1,12 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -61,7 +64,7 @@ type env struct {
 func newEnv(t *testing.T, opts ...nodetest.Option) *env {
 	t.Helper()
 	inst := nodetest.Start(t, opts...)
-	c, err := client.New(inst.URL)
+	c, err := client.New(inst.URL, client.WithHTTPClient(&http.Client{Transport: checked{t}}))
 	if err != nil {
 		t.Fatalf("New(%q): %v", inst.URL, err)
 	}
@@ -71,6 +74,26 @@ func newEnv(t *testing.T, opts ...nodetest.Option) *env {
 	bobUST, e.bobID = inst.User(superUST, "bob")
 	e.super, e.bob = c.Session(superUST), c.Session(bobUST)
 	return e
+}
+
+// checked is a transport that checks every answer against the API's
+// OpenAPI document (nodetest.CheckAnswer), so that what the client sends
+// and reads is what the document describes.
+type checked struct{ t *testing.T }
+
+func (c checked) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	nodetest.CheckAnswer(c.t, req, resp, raw)
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	return resp, nil
 }
 
 // login logs username in through the client.
