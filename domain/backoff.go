@@ -46,12 +46,10 @@ type Attempts struct {
 // Refused reports whether an attempt at now is refused unchecked.
 func (a Attempts) Refused(now time.Time) bool { return now.Before(a.Until) }
 
-// Admit returns the record once an attempt at now is let through. The
-// attempt counts as a failure from the start, so that attempts running at
-// once cannot all slip under the threshold; Succeeded takes it back. The
-// attempt that reaches the threshold, and each one after it, opens a
+// Fail returns the record after one more failed attempt at now. The
+// failure that reaches the threshold, and each one after it, opens a
 // window: First, doubled for each failure past the threshold, at most Max.
-func (b Backoff) Admit(a Attempts, now time.Time) Attempts {
+func (b Backoff) Fail(a Attempts, now time.Time) Attempts {
 	a.Failures++
 	if a.Failures >= b.Threshold {
 		a.Until = now.Add(b.Window(a.Failures))
@@ -70,17 +68,4 @@ func (b Backoff) Window(failures int) time.Duration {
 		d *= 2
 	}
 	return min(d, b.Max)
-}
-
-// Succeeded returns the record once an admitted attempt has succeeded:
-// its failure taken back, and the window closed when the failures left
-// are under the threshold. (A username's record is reset instead: a
-// successful login ends its run of failures; an address's is not, or an
-// attacker could clear it with a login of their own.)
-func (b Backoff) Succeeded(a Attempts) Attempts {
-	a.Failures = max(a.Failures-1, 0)
-	if a.Failures < b.Threshold {
-		a.Until = time.Time{}
-	}
-	return a
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,6 +124,44 @@ func TestBackoff_BruteForceOneUsername(t *testing.T) {
 	wantLogin(t, "right password after the doubled window", login(nodetest.Password), true)
 }
 
+func TestBackoff_ConcurrentAttempts(t *testing.T) {
+	var clock nodetest.OffsetClock
+	inst := nodetest.Start(t, nodetest.WithNow(clock.Now), longWindows,
+		nodetest.WithConfig(func(c *sso.Config) { c.HashConcurrency = 1 }))
+	root, _ := inst.SuperUser("root")
+	_, grace := inst.User(root, "grace")
+	together := func(n int, password string) []nodetest.Response {
+		out := make([]nodetest.Response, n)
+		var wg sync.WaitGroup
+		for i := range out {
+			wg.Go(func() {
+				data, _ := json.Marshal(map[string]any{"username": "grace", "password": password, "current_app": "CRM"})
+				r, err := apiRaw(inst.URL, "POST", "/zato/sso/user/login", "", data)
+				if err != nil {
+					t.Error(err)
+				}
+				out[i] = r
+			})
+		}
+		wg.Wait()
+		return out
+	}
+	// Many right logins at once, from one address, are no failures.
+	for i, r := range together(3*domain.UserFailThreshold, nodetest.Password) {
+		wantLogin(t, fmt.Sprintf("concurrent right login %d", i), r, true)
+	}
+	// Wrong ones sent at once are counted as they are checked, one hash
+	// at a time: those checked after the fifth are refused unchecked and
+	// not counted.
+	for i, r := range together(16, "Wrong-Horse-7") {
+		wantLogin(t, fmt.Sprintf("concurrent wrong login %d", i), r, false)
+	}
+	if failures, until := backoffOf(t, inst, root, grace); failures != domain.UserFailThreshold || until == "" {
+		t.Fatalf("after 16 wrong passwords at once: login_failures %v, login_refused_until %q; want %d and a window",
+			failures, until, domain.UserFailThreshold)
+	}
+}
+
 func TestBackoff_SprayFromOneAddress(t *testing.T) {
 	var clock nodetest.OffsetClock
 	inst := nodetest.Start(t, nodetest.WithNow(clock.Now), longWindows, trustProxy)
@@ -138,8 +177,9 @@ func TestBackoff_SprayFromOneAddress(t *testing.T) {
 	wantLogin(t, "bob's right password from another address", loginFrom(t, inst, other, "bob", nodetest.Password), true)
 	clock.Advance(window)
 	wantLogin(t, "bob from the spraying address after the window", loginFrom(t, inst, sprayer, "bob", nodetest.Password), true)
-	// That success took back only its own attempt: the address is still
-	// at the threshold, so its next failure opens a window again.
+	// A success does not clear the address (an attacker's own account
+	// would): it is still at the threshold, so its next failure opens a
+	// window again.
 	wantLogin(t, "one more wrong password", loginFrom(t, inst, sprayer, "user-x", "Wrong-Horse-7"), false)
 	wantLogin(t, "bob again", loginFrom(t, inst, sprayer, "bob", nodetest.Password), false)
 }

@@ -38,11 +38,11 @@ const (
 	keyConfirm   = "confirm"
 )
 
-// counted is one back-off record an admitted attempt counts in.
+// counted is one back-off record an attempt counts in.
 type counted struct {
 	key   string
 	rule  domain.Backoff
-	reset bool // success clears the record (a username's) rather than taking back one failure
+	reset bool // success clears the record (a username's); an address's is left as it is
 }
 
 // loginCounts are the records a login attempt counts in.
@@ -62,59 +62,93 @@ func (s *Service) confirmCounts(addr string) []counted {
 // lost to other replicas counting at once.
 const maxAttemptRetries = 20
 
-// admit lets an attempt through unless one of its records is in its
-// back-off window at now (errRefused), and counts it as a failure in
-// each. The records are updated in order; if a later one refuses, the
-// earlier ones get their failure back. Without a store it does nothing.
-func (s *Service) admit(ctx context.Context, cs []counted, now time.Time) error {
+// errRefused is an attempt refused by the back-off; callers answer it as
+// they answer a wrong credential.
+var errRefused = errors.New("in back-off")
+
+// refused returns errRefused if one of the records is in its back-off
+// window at now. Without a store it returns nil.
+func (s *Service) refused(ctx context.Context, cs []counted, now time.Time) error {
 	if s.attempts == nil {
 		return nil
 	}
-	for i, c := range cs {
-		err := s.updateAttempts(ctx, c.key, func(a domain.Attempts) (domain.Attempts, error) {
-			if a.Refused(now) {
-				return a, errRefused
-			}
-			return c.rule.Admit(a, now), nil
-		})
+	for _, c := range cs {
+		a, _, err := s.attempts.Get(ctx, c.key)
 		if err != nil {
-			if errors.Is(err, errRefused) {
-				s.counts.refused.Add(1)
-			}
-			s.release(ctx, cs[:i], false)
 			return err
+		}
+		if a.Refused(now) {
+			s.counts.refused.Add(1)
+			return errRefused
 		}
 	}
 	return nil
 }
 
-// errRefused is an attempt refused by the back-off; callers answer it as
-// they answer a wrong credential.
-var errRefused = errors.New("in back-off")
+// checkCounted checks password against hash (found false: it cannot
+// match) under the back-off of cs and the hash gate. It is refused
+// unchecked (errRefused) during a window, looked at twice: before waiting
+// for a hash slot, so that a refused attempt costs no place in the queue,
+// and again once it has one, when the attempts ahead of it have been
+// counted. A wrong password is counted before the slot is freed, so the
+// next check in line sees it: with one slot no attempt gets past the
+// threshold, with n at most n-1 more. domain.ErrBusy when no slot freed
+// in time (nothing counted).
+func (s *Service) checkCounted(ctx context.Context, cs []counted, hash, password string, found bool) (bool, error) {
+	if err := s.refused(ctx, cs, s.clock()); err != nil {
+		return false, err
+	}
+	if err := s.gate.enter(ctx); err != nil {
+		return false, err
+	}
+	defer s.gate.leave()
+	if err := s.refused(ctx, cs, s.clock()); err != nil {
+		return false, err
+	}
+	if checkPassword(hash, password) && found {
+		return true, nil
+	}
+	s.failed(ctx, cs)
+	return false, nil
+}
 
-// release settles an admitted attempt: on success a username's record is
-// cleared and an address's gets its failure back; an attempt that was not
-// made after all (ok false: the password check found the service busy)
-// gets its failure back everywhere. A failure to write is logged: the
-// answer does not depend on it.
-func (s *Service) release(ctx context.Context, cs []counted, ok bool) {
+// failed counts a failed attempt in each record. A failure to write is
+// logged: the answer (a refusal) does not depend on it.
+func (s *Service) failed(ctx context.Context, cs []counted) {
 	if s.attempts == nil {
 		return
 	}
-	// Settled even if the client has gone: the count must not stay wrong.
+	// Counted even if the client has gone.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	for _, c := range cs {
-		var err error
-		if ok && c.reset {
-			err = s.attempts.Delete(ctx, c.key)
-		} else {
-			err = s.updateAttempts(ctx, c.key, func(a domain.Attempts) (domain.Attempts, error) {
-				return c.rule.Succeeded(a), nil
-			})
-		}
+		err := s.updateAttempts(ctx, c.key, func(a domain.Attempts) (domain.Attempts, error) {
+			return c.rule.Fail(a, s.clock()), nil
+		})
 		if err != nil {
 			s.log.WarnContext(ctx, "back-off record not updated", "err", err)
+		}
+	}
+}
+
+// succeeded clears the records that a success resets (a username's), if
+// they hold any failure.
+func (s *Service) succeeded(ctx context.Context, cs []counted) {
+	if s.attempts == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	for _, c := range cs {
+		if !c.reset {
+			continue
+		}
+		a, _, err := s.attempts.Get(ctx, c.key)
+		if err == nil && a.Failures > 0 {
+			err = s.attempts.Delete(ctx, c.key)
+		}
+		if err != nil {
+			s.log.WarnContext(ctx, "back-off record not reset", "err", err)
 		}
 	}
 }

@@ -40,15 +40,9 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 	}
 	// The back-off of the username and the client address
 	// (docs/API.md#login-back-off): refused unchecked during a window, the
-	// same answer as a wrong password; else counted as a failure until
-	// the credentials prove right.
+	// same answer as a wrong password; a wrong password or TOTP code is
+	// counted in both.
 	counts := s.loginCounts(in.Username, s.loginAddr(m, in))
-	if err := s.admit(ctx, counts, now); err != nil {
-		if errors.Is(err, errRefused) {
-			return LoginResult{}, domain.ErrNotAllowed
-		}
-		return LoginResult{}, err
-	}
 	hash := s.dummyHash
 	if found {
 		var err error
@@ -57,25 +51,27 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 			found = false
 		}
 	}
-	ok, err := s.checkPassword(ctx, hash, in.Password)
-	if err != nil { // not checked (busy): not a failed attempt
-		s.release(ctx, counts, false)
+	ok, err := s.checkCounted(ctx, counts, hash, in.Password, found)
+	if errors.Is(err, errRefused) {
+		return LoginResult{}, domain.ErrNotAllowed
+	}
+	if err != nil { // busy: nothing was checked
 		return LoginResult{}, err
 	}
-	if !ok || !found {
+	if !ok {
 		return LoginResult{}, domain.ErrNotAllowed
 	}
 	// 2. TOTP.
 	if u.IsTOTPEnabled {
 		if in.TOTPCode == nil || *in.TOTPCode == "" {
-			s.release(ctx, counts, false) // no code guessed: not a failed attempt
 			return LoginResult{}, domain.Hide(domain.ErrTOTPMissing, s.cfg.InformIfTOTPMissing)
 		}
 		if !s.checkTOTP(u, *in.TOTPCode, now) {
+			s.failed(ctx, counts)
 			return LoginResult{}, domain.ErrNotAllowed
 		}
 	}
-	s.release(ctx, counts, true) // the credentials are right
+	s.succeeded(ctx, counts) // the credentials are right
 	// 3. The app may log in.
 	if !contains(s.cfg.AppsLoginAllowed, m.App) {
 		return LoginResult{}, domain.Hide(domain.ErrAppInvalid, s.cfg.AppsInformIfAppInvalid)

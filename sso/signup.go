@@ -213,7 +213,7 @@ func (s *Service) ConfirmSignup(ctx context.Context, m Meta, token string) error
 	// Guessing tokens from one address meets the address back-off
 	// (docs/API.md#login-back-off), answered as an unknown token.
 	counts := s.confirmCounts(m.RemoteAddr)
-	if err := s.admit(ctx, counts, s.clock()); err != nil {
+	if err := s.refused(ctx, counts, s.clock()); err != nil {
 		if errors.Is(err, errRefused) {
 			return domain.ErrNoSuchSignupToken
 		}
@@ -222,9 +222,9 @@ func (s *Service) ConfirmSignup(ctx context.Context, m Meta, token string) error
 	h := tokenHash(token)
 	u, _, ok := s.view.UserBySignupToken(h)
 	if !ok {
+		s.failed(ctx, counts)
 		return domain.ErrNoSuchSignupToken
 	}
-	s.release(ctx, counts, true) // a real token
 	err := s.changeUser(ctx, m, domain.ModByAuto, u.ID, domain.KindUserSignupConfirmed, func(u *domain.User, now time.Time) error {
 		switch {
 		case u.SignUpTokenHash != h:
