@@ -260,6 +260,8 @@ func (c *cluster) instance(first int) *instance {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	n, err := node.Start(ctx, node.Options{NATSURL: c.urls(first), Stream: eventstore.Config{Replicas: 3},
+		// first is the server it connects to; the others only on a failure.
+		NATSOptions: []nats.Option{nats.DontRandomize()},
 		SSO: nodetest.Config(), Keys: nodetest.Keys, HTTPAddr: "127.0.0.1:0"})
 	if err != nil {
 		c.t.Fatalf("start instance on n%d: %v", first, err)

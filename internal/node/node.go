@@ -379,7 +379,7 @@ func embeddedLastSeq(ns *server.Server) func(stream string) (uint64, error) {
 // The NATS client's settings (README "NATS connection"): a server that
 // dies or hangs is noticed by missed pings within about
 // clientPingInterval × (clientMaxPingsOut+1), 4 s, and the client then
-// moves to the next server of --nats-url, trying every clientReconnectWait
+// moves to another server of --nats-url, trying every clientReconnectWait
 // (plus jitter) for ever. While it is disconnected nothing is buffered: a
 // publish fails at once, so a write answered "unavailable" was never sent,
 // rather than sent later without anyone waiting for its answer.
@@ -395,9 +395,6 @@ const (
 func clientOptions(log *slog.Logger) []nats.Option {
 	return []nats.Option{
 		nats.Name("ssoattr"),
-		// The servers of --nats-url are tried in the order given, so that
-		// each instance can be put on its nearest node.
-		nats.DontRandomize(),
 		nats.PingInterval(clientPingInterval),
 		nats.MaxPingsOutstanding(clientMaxPingsOut),
 		nats.MaxReconnects(-1),
