@@ -141,7 +141,7 @@ func (s *Store) firstAfter(ctx context.Context, subject string, after uint64) (*
 	req = append(req, `,"next_by_subj":`...)
 	req = strconv.AppendQuote(req, subject)
 	req = append(req, '}')
-	msg, err := s.js.Conn().RequestWithContext(ctx, s.apiPrefix()+"STREAM.MSG.GET."+s.cfg.Stream, req)
+	msg, err := s.askLeader(ctx, s.apiPrefix()+"STREAM.MSG.GET."+s.cfg.Stream, req)
 	if err != nil {
 		return nil, fmt.Errorf("first event of %s after %d: %w", subject, after, err)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ssoattr/ssoattr/internal/ctxtime"
 )
 
 // The read barrier asks for the stream's last sequence continuously under
@@ -186,7 +188,7 @@ func (s *Store) streamInfo(ctx context.Context, v *streamState) error {
 		ctx, cancel = context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 	}
-	msg, err := s.js.Conn().RequestWithContext(ctx, s.apiPrefix()+"STREAM.INFO."+s.cfg.Stream, nil)
+	msg, err := s.askLeader(ctx, s.apiPrefix()+"STREAM.INFO."+s.cfg.Stream, nil)
 	if err != nil {
 		return fmt.Errorf("stream info: %w", err)
 	}
@@ -198,3 +200,28 @@ func (s *Store) streamInfo(ctx context.Context, v *streamState) error {
 	}
 	return nil
 }
+
+// askLeader sends a request that the stream's leader answers, and sends it
+// again when no answer came within leaderAttempt, then twice that, and so
+// on until ctx ends: a stream whose leader has gone answers nothing until
+// another is elected, and a request sent before that would wait out the
+// whole deadline after the new leader could have answered. The growing
+// wait lets a leader that is only slow answer.
+func (s *Store) askLeader(ctx context.Context, subject string, data []byte) (*nats.Msg, error) {
+	for wait := leaderAttempt; ; wait *= 2 {
+		actx, cancel := context.WithTimeout(ctx, wait)
+		msg, err := s.js.Conn().RequestWithContext(actx, subject, data)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) && !transient(err) {
+			return msg, err
+		}
+		if errors.Is(err, nats.ErrNoResponders) {
+			if err := ctxtime.Sleep(ctx, refusedPause); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// leaderAttempt bounds the first request of askLeader.
+const leaderAttempt = 500 * time.Millisecond

@@ -3,6 +3,7 @@ package faults_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,12 +22,15 @@ import (
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/eventstore"
 	"github.com/ssoattr/ssoattr/faults"
+	"github.com/ssoattr/ssoattr/internal/natsctx"
 	"github.com/ssoattr/ssoattr/internal/node"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
 	"github.com/ssoattr/ssoattr/sso"
 )
 
-// cluster is three JetStream servers in this process, routed to each other
+// cluster is three JetStream servers in this process, with the service's
+// NATS roles (internal/node: service, admin, reader) as their only users
+// besides the test's own, routed to each other
 // through proxies, one per pair of servers, and reached by clients through
 // one proxy per server: pausing a server's proxies freezes it as SIGSTOP
 // would, without closing a connection. Routes go from the higher index to
@@ -40,11 +44,20 @@ type cluster struct {
 	dirs    [3]string
 	client  [3]*faults.Proxy
 	route   map[[2]int]*faults.Proxy // {i, j}, i > j: i's route to j
+	creds   map[node.Role]natsctx.Context
+	admin   string // password of the test's own user, who may do anything
 }
+
+// testUser is the cluster's user for the test itself: it creates the
+// stream (no role may) and reads it back.
+const testUser = "faults"
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
-	c := &cluster{t: t, route: map[[2]int]*faults.Proxy{}}
+	c := &cluster{t: t, route: map[[2]int]*faults.Proxy{}, creds: map[node.Role]natsctx.Context{}, admin: rand.Text()}
+	for _, r := range node.Roles {
+		c.creds[r] = natsctx.Context{User: string(r), Password: rand.Text(), InboxPrefix: r.InboxPrefix()}
+	}
 	for i := range 3 {
 		c.dirs[i] = t.TempDir()
 		c.client[i] = newProxy(t, func() string { return c.addr(i, false) })
@@ -61,7 +74,25 @@ func startCluster(t *testing.T) *cluster {
 		}
 	})
 	c.waitMeta()
+	c.createStream()
 	return c
+}
+
+// createStream creates the R3 event stream as the test's user, as an
+// operator would before starting instances with the service role.
+func (c *cluster) createStream() {
+	c.t.Helper()
+	js, closeJS := c.js()
+	defer closeJS()
+	keys, err := node.EventKeys(nodetest.Keys)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := eventstore.Open(ctx, js, eventstore.Config{Replicas: 3, Keys: keys}); err != nil {
+		c.t.Fatalf("create the stream: %v", err)
+	}
 }
 
 func newProxy(t *testing.T, target func() string) *faults.Proxy {
@@ -97,6 +128,7 @@ func (c *cluster) start(i int) {
 	}
 	o := &server.Options{ServerName: "n" + strconv.Itoa(i), Host: "127.0.0.1", Port: server.RANDOM_PORT,
 		JetStream: true, StoreDir: c.dirs[i], NoLog: true, NoSigs: true,
+		Users: append(node.Users(c.creds, "SSO", ""), &server.User{Username: testUser, Password: c.admin}),
 		Cluster: server.ClusterOpts{Name: "faults", Host: "127.0.0.1", Port: server.RANDOM_PORT,
 			NoAdvertise: true, PoolSize: -1, Advertise: "127.0.0.1:1"},
 		Routes: server.RoutesFromStr(strings.Join(routes, ","))}
@@ -184,7 +216,7 @@ func (c *cluster) js() (jetstream.JetStream, func()) {
 	c.t.Helper()
 	for i := range 3 {
 		if addr := c.addr(i, false); addr != "127.0.0.1:1" {
-			nc, err := nats.Connect("nats://" + addr)
+			nc, err := nats.Connect("nats://"+addr, nats.UserInfo(testUser, c.admin))
 			if err != nil {
 				continue
 			}
@@ -261,7 +293,8 @@ func (c *cluster) instance(first int) *instance {
 	defer cancel()
 	n, err := node.Start(ctx, node.Options{NATSURL: c.urls(first), Stream: eventstore.Config{Replicas: 3},
 		// first is the server it connects to; the others only on a failure.
-		NATSOptions: []nats.Option{nats.DontRandomize()},
+		NATSOptions: []nats.Option{nats.DontRandomize(),
+			nats.UserInfo(c.creds[node.RoleService].User, c.creds[node.RoleService].Password)},
 		SSO: nodetest.Config(), Keys: nodetest.Keys, HTTPAddr: "127.0.0.1:0"})
 	if err != nil {
 		c.t.Fatalf("start instance on n%d: %v", first, err)

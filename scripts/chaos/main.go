@@ -71,13 +71,21 @@ func run() error {
 		_, _ = rand.Read(b)
 		os.Setenv("SSOATTR_ADMIN_PASSWORD", "Chaos-"+hex.EncodeToString(b))
 	}
-	compose := func(args ...string) error {
-		cmd := exec.Command(filepath.Join(root, "scripts", "compose.sh"), args...)
+	// scripts/compose.sh builds the binary and the image, then starts;
+	// the faults go to docker compose directly.
+	command := func(name string, args ...string) error {
+		cmd := exec.Command(name, args...)
 		cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
 		return cmd.Run()
 	}
+	compose := func(args ...string) error {
+		if exec.Command("docker", "compose", "version").Run() == nil {
+			return command("docker", append([]string{"compose"}, args...)...)
+		}
+		return command("docker-compose", args...)
+	}
 	if !c.noUp {
-		if err := compose("up", "-d"); err != nil {
+		if err := command(filepath.Join(root, "scripts", "compose.sh"), "up", "-d"); err != nil {
 			return fmt.Errorf("compose up: %w", err)
 		}
 	}
