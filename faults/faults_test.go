@@ -58,7 +58,7 @@ func (c *cluster) run(t *testing.T, insts []*instance, clients []faults.Client, 
 func first(l []string) []string { return l[:min(len(l), 5)] }
 
 // readYourWrite writes through one instance and reads through another,
-// retrying while the service answers 503, for up to 15 s.
+// each retried while the service answers 503, for up to 15 s.
 func readYourWrite(t *testing.T, c faults.Client, from, to string) {
 	t.Helper()
 	name := fmt.Sprintf("ryw-%d", time.Now().UnixNano())
@@ -66,7 +66,15 @@ func readYourWrite(t *testing.T, c faults.Client, from, to string) {
 		st, _ := call(t, "PUT", from+"/zato/sso/user/attr", map[string]any{"ust": c.UST, "current_app": "CRM", "name": name, "value": 1})
 		return st == http.StatusOK
 	})
-	st, body := call(t, "GET", to+"/zato/sso/user/attr", map[string]any{"ust": c.UST, "current_app": "CRM", "name": name})
+	// A 503 says "not now", not "not there": ask again. A 200 must find it.
+	var (
+		st   int
+		body map[string]any
+	)
+	waitFor(t, 15*time.Second, "a read through "+to, func() bool {
+		st, body = call(t, "GET", to+"/zato/sso/user/attr", map[string]any{"ust": c.UST, "current_app": "CRM", "name": name})
+		return st != http.StatusServiceUnavailable
+	})
 	if st != http.StatusOK || body["found"] != true {
 		t.Fatalf("read through %s of a write acknowledged by %s: %d %v, want found", to, from, st, body)
 	}
