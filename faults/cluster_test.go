@@ -267,16 +267,23 @@ func (c *cluster) stored(stream string) map[string]int {
 		c.t.Fatalf("attach: %v", err)
 	}
 	out := map[string]int{}
+	seen := map[string][]string{}
 	err = st.Scan(ctx, nil, 1, 0, func(m eventstore.Msg) bool {
 		if m.Err == nil && m.Event.Kind == domain.KindAttrSet {
 			for _, a := range m.Event.Data.Attrs {
 				out[a.Name]++
+				seen[a.Name] = append(seen[a.Name], fmt.Sprintf("seq %d id %s cid %s time %s", m.Seq, m.Event.ID, m.Event.CID, m.Event.Time.Format(time.StampMicro)))
 			}
 		}
 		return true
 	})
 	if err != nil {
 		c.t.Fatalf("scan the stream: %v", err)
+	}
+	for name, l := range seen {
+		if len(l) > 1 {
+			c.t.Logf("DEBUG %s stored %d times: %v", name, len(l), l)
+		}
 	}
 	return out
 }

@@ -99,7 +99,7 @@ func parseParams(args []string, stderr io.Writer) (params, error) {
 	fs.IntVar(&p.memAttrs, "mem-attrs", 1000000, "live attributes of the memory measurement")
 	fs.IntVar(&p.memPerUser, "mem-per-user", 10, "attributes per user in the memory measurement")
 	fs.IntVar(&p.rounds, "password-rounds", 120000, "PBKDF2 rounds of the users' passwords: keep the default (serve's) for figures; the test lowers it to stay fast under -race")
-	fs.StringVar(&sync, "sync", "2m", `the service's embedded server's sync policy, as serve's --sync: "always" or an interval (compare set with each; thin_write and raw_publish share that server)`)
+	fs.StringVar(&sync, "sync", "2m", `the service's embedded server's sync policy, as serve's --sync: "always" or an interval (compare set's ops/s with each; the baselines' own server keeps nats-server's default)`)
 	fs.StringVar(&cases, "cases", "", "comma-separated cases to run (default all): "+strings.Join(allCases, ","))
 	if err := fs.Parse(args); err != nil {
 		return p, err
