@@ -87,12 +87,13 @@ const (
 	errStreamOffline    jetstream.ErrorCode = 10118
 )
 
-// notSent reports whether err means the message never left this process:
-// the connection is down and the client holds nothing back for later.
+// notSent reports whether err, from a request, means the message never
+// left this process: the connection is down and the client holds nothing
+// back for later. Not nats.ErrDisconnected: a request gets it when the
+// connection drops while it waits for the answer, after sending.
 func notSent(err error) bool {
 	return errors.Is(err, nats.ErrReconnectBufExceeded) || errors.Is(err, nats.ErrConnectionReconnecting) ||
-		errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrConnectionDraining) ||
-		errors.Is(err, nats.ErrStaleConnection) || errors.Is(err, nats.ErrInvalidConnection)
+		errors.Is(err, nats.ErrConnectionDraining) || errors.Is(err, nats.ErrInvalidConnection)
 }
 
 // attemptTimeout bounds one copy of a publish: a stream that elects a new

@@ -69,10 +69,29 @@ func (s *Store) publish(ctx context.Context, subject string, data []byte, sig st
 		resp, err := nc.RequestMsg(m, min(left, attemptTimeout))
 		if err == nil {
 			seq, err := parseAck(resp.Data)
-			if unanswered != nil && errors.Is(mapErr(err), domain.ErrConflict) {
-				// Perhaps an earlier copy was stored: is it the one
-				// holding the place?
-				return s.settleBy(deadline, subject, expected, id, unanswered)
+			if errors.Is(mapErr(err), domain.ErrConflict) && (unanswered != nil || s.replicated()) {
+				// Perhaps a copy was stored all the same: an earlier one
+				// unanswered, or this one, on a replicated stream, whose
+				// leader changed while it was in flight: every replica
+				// receives a publish, and a new leader refuses a copy that
+				// the old one's proposal stored. Is it ours holding the
+				// place? Asked of the leader.
+				fctx, cancel := context.WithDeadline(context.Background(), deadline)
+				m, ferr := s.firstAfter(fctx, subject, expected)
+				cancel()
+				switch {
+				case ferr == nil && m != nil:
+					if e, derr := s.event(m); derr == nil && e.ID == id {
+						return m.Seq, nil
+					}
+					return 0, err // another event holds it: a conflict
+				case ferr == nil && unanswered == nil && !s.replicated():
+					return 0, err
+				}
+				// Nothing there yet, or no answer: the refusal came from
+				// a replica behind; ours may still be stored. Send again.
+				unanswered, lastErr = err, err
+				continue
 			}
 			if err != nil && transient(err) {
 				lastErr = err
@@ -84,8 +103,10 @@ func (s *Store) publish(ctx context.Context, subject string, data []byte, sig st
 		lastErr = err
 		switch {
 		case errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
-			errors.Is(err, nats.ErrConnectionClosed):
-			// Closed while waiting: the copy may have gone out before.
+			errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected) ||
+			errors.Is(err, nats.ErrStaleConnection):
+			// No answer, or the connection closed or dropped while
+			// waiting: the copy may have gone out before.
 			unanswered = err
 		case transient(err) || notSent(err):
 			_ = ctxtime.Sleep(ctx, min(refusedPause, left))

@@ -320,7 +320,10 @@ func (s *Store) appendBatch(ctx context.Context, ps []domain.Pending) (uint64, e
 		cctx, cancel := context.WithDeadline(ctx, commitBy)
 		resp, err := nc.RequestMsgWithContext(cctx, m)
 		cancel()
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+			errors.Is(err, nats.ErrDisconnected) || errors.Is(err, nats.ErrConnectionClosed) ||
+			errors.Is(err, nats.ErrStaleConnection) {
+			// Sent, and no answer (see publish).
 			// A batch is stored whole or not at all: its last event tells.
 			last := ps[len(ps)-1]
 			return s.settleBy(deadline, Subject(last.Event.Owner), last.Expected, last.Event.ID, err)
@@ -337,7 +340,14 @@ func (s *Store) appendBatch(ctx context.Context, ps []domain.Pending) (uint64, e
 			return 0, fmt.Errorf("batch commit reply: %w", err)
 		}
 		if ack.Error != nil {
-			return 0, fmt.Errorf("batch commit: %w", Unavailable(s.counts.conflict(mapErr(ack.Error))))
+			err := mapErr(ack.Error)
+			if errors.Is(err, domain.ErrConflict) && s.replicated() {
+				// As for one event (see publish): a new leader may refuse
+				// a batch the old one stored. Its last event tells.
+				last := ps[len(ps)-1]
+				return s.settleBy(deadline, Subject(last.Event.Owner), last.Expected, last.Event.ID, fmt.Errorf("batch commit: %w", err))
+			}
+			return 0, fmt.Errorf("batch commit: %w", Unavailable(s.counts.conflict(err)))
 		}
 		if ack.Count != len(ps) {
 			return 0, fmt.Errorf("batch commit stored %d of %d events", ack.Count, len(ps))
@@ -363,9 +373,14 @@ func (s *Store) encode(e domain.Event) ([]byte, error) {
 	return data, nil
 }
 
-// mapErr turns the stream's refusal of an expected sequence into
-// domain.ErrConflict.
+// mapErr turns a refusal for a wrong expected sequence into
+// domain.ErrConflict. An error already judged unavailable or of unknown
+// outcome stays so, whatever refusal it wraps: a copy refused while an
+// earlier one may still be stored is no conflict.
 func mapErr(err error) error {
+	if errors.Is(err, domain.ErrOutcomeUnknown) || errors.Is(err, domain.ErrUnavailable) {
+		return err
+	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.ErrorCode {

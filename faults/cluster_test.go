@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -282,7 +284,7 @@ func (c *cluster) stored(stream string) map[string]int {
 	}
 	for name, l := range seen {
 		if len(l) > 1 {
-			c.t.Logf("DEBUG %s stored %d times: %v", name, len(l), l)
+			c.t.Logf("%s is stored %d times: %v", name, len(l), l)
 		}
 	}
 	return out
@@ -302,7 +304,7 @@ func (c *cluster) instance(first int) *instance {
 		// first is the server it connects to; the others only on a failure.
 		NATSOptions: []nats.Option{nats.DontRandomize(),
 			nats.UserInfo(c.creds[node.RoleService].User, c.creds[node.RoleService].Password)},
-		SSO: nodetest.Config(), Keys: nodetest.Keys, HTTPAddr: "127.0.0.1:0"})
+		SSO: nodetest.Config(), Keys: nodetest.Keys, HTTPAddr: "127.0.0.1:0", Log: testLog()})
 	if err != nil {
 		c.t.Fatalf("start instance on n%d: %v", first, err)
 	}
@@ -370,4 +372,13 @@ func login(t *testing.T, url, username string) string {
 		t.Fatalf("login %s: %d %v", username, st, body)
 	}
 	return ust
+}
+
+// testLog is the instances' logger: discarded, or warnings and errors on
+// stderr with FAULTS_LOG=1 set, to see why a request failed.
+func testLog() *slog.Logger {
+	if os.Getenv("FAULTS_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
