@@ -103,21 +103,37 @@ func newHashGate(slots, queue int, wait time.Duration) *hashGate {
 	return &hashGate{slots: make(chan struct{}, slots), queue: int64(queue), wait: wait}
 }
 
+// hashReserve is the part of a request's deadline a hash may not wait
+// into: what follows the hash (a write to the stream and, if its answer
+// is lost, the look for its event) needs that time to end in a definite
+// answer. A request that would get its slot later is told busy at once,
+// a definite "not done, retry", rather than running out of time after an
+// irreversible step (docs/API.md#password-checks-under-load).
+const hashReserve = time.Second
+
 // enter returns once a slot is free, or domain.ErrBusy when the queue is
-// full or no slot freed within the wait, or ctx's error. The caller calls
-// leave when its computation is done.
+// full or no slot freed within the wait (shortened to leave hashReserve of
+// ctx's deadline), or ctx's error. The caller calls leave when its
+// computation is done.
 func (g *hashGate) enter(ctx context.Context) error {
 	select {
 	case g.slots <- struct{}{}:
 		return nil
 	default:
 	}
+	wait := g.wait
+	if d, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(d)-hashReserve)
+	}
+	if wait <= 0 {
+		return domain.ErrBusy
+	}
 	if g.waiting.Add(1) > g.queue {
 		g.waiting.Add(-1)
 		return domain.ErrBusy
 	}
 	defer g.waiting.Add(-1)
-	t := time.NewTimer(g.wait)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case g.slots <- struct{}{}:
