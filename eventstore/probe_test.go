@@ -132,7 +132,7 @@ func TestLastSeq_MirrorTurnsDirectGetsOff(t *testing.T) {
 		Mirror: &jetstream.StreamSource{Name: s.StreamName()}}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(30 * time.Millisecond)
+	waitDirectGets(t, s, false)
 	want := publish(t, w, domain.UserAttrsOwner("zusr1"))
 	if got := streamMsgs(t, s); got != want {
 		t.Fatalf("LastSeq = %d, want %d", got, want)
@@ -143,10 +143,21 @@ func TestLastSeq_MirrorTurnsDirectGetsOff(t *testing.T) {
 	if err := js.DeleteStream(ctx, "SSO_COPY"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(30 * time.Millisecond)
-	streamMsgs(t, s) // the check
+	waitDirectGets(t, s, true)
 	if got := streamMsgs(t, s); got != want || !s.BarrierUsesDirectGet() {
 		t.Fatalf("after the mirror went: LastSeq = %d (want %d), direct gets %v (want true)", got, want, s.BarrierUsesDirectGet())
+	}
+}
+
+// waitDirectGets asks for the last sequence until the barrier's choice is
+// want: each ask after the recheck interval looks at the stream again.
+func waitDirectGets(t *testing.T, s *eventstore.Store, want bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); s.BarrierUsesDirectGet() != want; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("direct gets still %v after 10s, want %v", !want, want)
+		}
+		streamMsgs(t, s)
 	}
 }
 

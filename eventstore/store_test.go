@@ -257,6 +257,15 @@ func TestAppendAll_WhileOtherBatchesAreOpen(t *testing.T) {
 	if err := other.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	// The first attempt's first message, seen on its subject, was sent while
+	// the 50 batches are open: it meets them.
+	sent, err := other.SubscribeSync("sso.uattr.zusr1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	result := make(chan error, 1)
 	go func() {
 		_, err := s.AppendAll(t.Context(), []domain.Pending{
@@ -265,7 +274,9 @@ func TestAppendAll_WhileOtherBatchesAreOpen(t *testing.T) {
 		})
 		result <- err
 	}()
-	time.Sleep(20 * time.Millisecond) // the first attempt meets 50 open batches
+	if _, err := sent.NextMsg(10 * time.Second); err != nil {
+		t.Fatalf("the batch's first message was not sent: %v", err)
+	}
 	for i := range held {
 		if _, err := other.RequestMsg(part(i, 2, true), 5*time.Second); err != nil {
 			t.Fatal(err)
