@@ -37,7 +37,15 @@ type Attr struct {
 }
 
 // Live reports whether a is visible at now (SPEC 4.5: expiration_time > now).
-func (a *Attr) Live(now time.Time) bool { return now.Before(a.Expires) }
+func (a *Attr) Live(now time.Time) bool { return LiveAt(a.Expires.UnixMicro(), now.UnixMicro()) }
+
+// LiveAt is the liveness rule of an attribute on Unix microseconds, the
+// resolution the service keeps times in (Truncate) and the form the view
+// holds expiry times in: an attribute expiring at expires is visible at now
+// while expiration_time > now. On times whole to the microsecond it is
+// exactly now.Before(expires); a now with a fraction of a microsecond
+// counts as its whole microsecond.
+func LiveAt(expires, now int64) bool { return now < expires }
 
 // ValidName reports whether name is an acceptable attribute name: 1 to 191
 // characters of valid UTF-8.

@@ -344,3 +344,32 @@ func TestCheckNames(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveAt checks the one liveness rule on both of its forms: visible
+// while expiration_time > now, to the microsecond, so that the view (on
+// microseconds) and a decision (on times) always agree.
+func TestLiveAt(t *testing.T) {
+	exp := time.Date(2031, 5, 4, 9, 10, 11, 123456000, time.UTC)
+	for _, c := range []struct {
+		what string
+		now  time.Time
+		live bool
+	}{
+		{"a microsecond before", exp.Add(-time.Microsecond), true},
+		{"a nanosecond before", exp.Add(-time.Nanosecond), true},
+		{"at expiry", exp, false},
+		{"a nanosecond after", exp.Add(time.Nanosecond), false},
+		{"long after", exp.Add(time.Hour), false},
+	} {
+		a := domain.Attr{Name: "a", Expires: exp}
+		if got := a.Live(c.now); got != c.live {
+			t.Errorf("%s: Attr.Live = %v, want %v", c.what, got, c.live)
+		}
+		if got := domain.LiveAt(exp.UnixMicro(), domain.Truncate(c.now).UnixMicro()); got != c.live {
+			t.Errorf("%s: LiveAt = %v, want %v", c.what, got, c.live)
+		}
+	}
+	if a := (domain.Attr{Expires: domain.Never}); !a.Live(time.Date(9999, 12, 30, 0, 0, 0, 0, time.UTC)) {
+		t.Error("an attribute that never expires is not live the day before Never")
+	}
+}

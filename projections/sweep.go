@@ -44,7 +44,7 @@ func (v *View) SweepAfter(grace time.Duration) (attrs, sessions int) {
 	for _, sets := range []map[string]*attrSet{v.uattrs, v.sattrs} {
 		for _, s := range sets {
 			for n, a := range s.attrs {
-				if a.expiry <= cutoff {
+				if !domain.LiveAt(a.expiry, cutoff) {
 					delete(s.attrs, n)
 					attrs++
 				}
@@ -52,7 +52,7 @@ func (v *View) SweepAfter(grace time.Duration) (attrs, sessions int) {
 		}
 	}
 	for sid, se := range v.sessions {
-		if !se.sess.Expires.After(sessCutoff) {
+		if !se.sess.Live(sessCutoff) {
 			if s := v.sattrs[sid]; s != nil {
 				attrs += len(s.attrs)
 			}
@@ -81,12 +81,12 @@ func (v *View) RunSweeper(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// expiredNames returns the sorted names of s's attributes whose expiry is
-// at or before cut (Unix microseconds).
+// expiredNames returns the sorted names of s's attributes that are no
+// longer live at cut (Unix microseconds).
 func expiredNames(s *attrSet, cut int64) []string {
 	var out []string
 	for n, a := range s.attrs {
-		if a.expiry <= cut {
+		if !domain.LiveAt(a.expiry, cut) {
 			out = append(out, n.Value())
 		}
 	}

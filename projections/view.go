@@ -525,7 +525,7 @@ func (v *View) Get(o domain.Owner, name string) (domain.Attr, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if s := v.set(o); s != nil {
-		if a, ok := s.attrs[unique.Make(name)]; ok && now < a.expiry {
+		if a, ok := s.attrs[unique.Make(name)]; ok && domain.LiveAt(a.expiry, now) {
 			return a.attr(name), nil
 		}
 	}
@@ -539,7 +539,7 @@ func (v *View) Exists(o domain.Owner, name string) bool {
 	defer v.mu.RUnlock()
 	if s := v.set(o); s != nil {
 		a, ok := s.attrs[unique.Make(name)]
-		return ok && now < a.expiry
+		return ok && domain.LiveAt(a.expiry, now)
 	}
 	return false
 }
@@ -552,7 +552,7 @@ func (v *View) Names(o domain.Owner) []string {
 	if s := v.set(o); s != nil {
 		out = make([]string, 0, len(s.attrs))
 		for n, a := range s.attrs {
-			if now < a.expiry {
+			if domain.LiveAt(a.expiry, now) {
 				out = append(out, n.Value())
 			}
 		}
