@@ -219,11 +219,6 @@ func TestError_Transport(t *testing.T) {
 func TestError_Busy(t *testing.T) {
 	e := newEnv(t, nodetest.WithConfig(func(c *sso.Config) {
 		c.PasswordRounds, c.HashConcurrency, c.HashQueue, c.HashWait = 20_000, 1, 1, time.Millisecond
-		// A login counts as a failure from the moment it is admitted (the
-		// back-off's rule against bursts of guesses), so rounds of six at
-		// once would otherwise open bob's back-off window: that is not
-		// what this test is about.
-		c.UserBackoff.Threshold = 1000
 	}))
 	var busy error
 	deadline := time.Now().Add(20 * time.Second)
