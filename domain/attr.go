@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// MaxNameLen is the longest attribute name, in characters (SPEC 4.2).
+// MaxNameLen is the longest attribute name, in characters (docs/API.md#attribute-inputs).
 const MaxNameLen = 191
 
 // MaxItems is the most attributes one request may name: the items of a
@@ -36,7 +36,7 @@ type Attr struct {
 	Expires   time.Time       `json:"expiration_time"`
 }
 
-// Live reports whether a is visible at now (SPEC 4.5: expiration_time > now).
+// Live reports whether a is visible at now (docs/API.md#attribute-operations: expiration_time > now).
 func (a *Attr) Live(now time.Time) bool { return LiveAt(a.Expires.UnixMicro(), now.UnixMicro()) }
 
 // LiveAt is the liveness rule of an attribute on Unix microseconds, the
@@ -75,13 +75,13 @@ type AttrWrite struct {
 	// Nil means "no value sent", which only an update accepts.
 	Value   json.RawMessage
 	Encrypt bool
-	// Expiration is seconds from now; nil means "not sent" (SPEC 4.6).
+	// Expiration is seconds from now; nil means "not sent" (docs/API.md#expiration-and-encryption).
 	Expiration *int64
 }
 
 // Check is the input rule of one item of a write op, the same before and
 // after its value is encrypted: a ValidName; a value, unless op is an
-// update (D5); a JSON string when Encrypt, since only text is encrypted;
+// update (docs/API.md#d5); a JSON string when Encrypt, since only text is encrypted;
 // a value nested at most MaxValueDepth deep. It returns ErrInvalidInput
 // otherwise.
 func (w *AttrWrite) Check(op AttrOp) error {
@@ -211,7 +211,7 @@ func (tx *AttrTx) Apply(op AttrOp, w AttrWrite) error {
 		return ErrAttrExists
 	case op == OpUpdate && !live:
 		return ErrNoSuchAttr
-	case !live: // create, or a set of a name that is not live (SPEC 4.5, D7)
+	case !live: // create, or a set of a name that is not live (docs/API.md#attribute-operations, docs/API.md#d7)
 		next = Attr{Name: w.Name, Value: w.Value, Encrypted: w.Encrypt,
 			Created: tx.now, Modified: tx.now, Expires: Never}
 		if w.Expiration != nil {
@@ -220,7 +220,7 @@ func (tx *AttrTx) Apply(op AttrOp, w AttrWrite) error {
 	default: // update, or a set of a live name
 		next = cur
 		next.Modified = tx.now
-		if w.Value != nil { // D4, D6: a written value rewrites is_encrypted
+		if w.Value != nil { // docs/API.md#d4, docs/API.md#d6: a written value rewrites is_encrypted
 			next.Value, next.Encrypted = w.Value, w.Encrypt
 		}
 		if w.Expiration != nil {

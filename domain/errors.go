@@ -3,13 +3,13 @@ package domain
 import "errors"
 
 // CodeError is an error the API may disclose: it carries the status code that
-// SPEC.md documents for it (E009001, E005001, ...). The HTTP layer maps every
+// docs/API.md documents for it (E009001, E005001, ...). The HTTP layer maps every
 // CodeError to 403 with that code, except the few the spec answers otherwise.
 type CodeError struct{ Code string }
 
 func (e *CodeError) Error() string { return "sso: " + e.Code }
 
-// Documented codes (SPEC.md section 2.2).
+// Documented codes (docs/API.md#error-codes).
 var (
 	ErrUsernameInvalid     = &CodeError{"E001001"}
 	ErrUsernameExists      = &CodeError{"E001002"}
@@ -46,7 +46,7 @@ var (
 	ErrNoSuchAttr          = &CodeError{"E009002"}
 )
 
-// Code of the warning a successful login may carry (SPEC 6.2 step 7).
+// Code of the warning a successful login may carry (docs/API.md#login step 7).
 const WarnPasswordAboutToExpire = "W003005"
 
 // ErrConflict reports that another writer appended to the owner's subject
@@ -82,7 +82,7 @@ var ErrOutcomeUnknown = errors.New("write outcome unknown")
 var ErrEventTooLarge = errors.New("event too large for the stream")
 
 // Hide turns err into the generic E005001 unless inform is true. It is how the
-// "inform_if_*" switches of SPEC 2.1 are applied.
+// "inform_if_*" switches of docs/API.md#disclosure are applied.
 func Hide(err error, inform bool) error {
 	if inform {
 		return err

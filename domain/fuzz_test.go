@@ -7,7 +7,7 @@ import (
 	"github.com/ssoattr/ssoattr/domain"
 )
 
-// FuzzParseTime feeds date-time input (SPEC 1.6) to ParseTime. Property: it
+// FuzzParseTime feeds date-time input (docs/API.md#time-format) to ParseTime. Property: it
 // rejects the input or returns a UTC time at microsecond precision that
 // FormatTime writes and ParseTime reads back unchanged. It never panics.
 func FuzzParseTime(f *testing.F) {

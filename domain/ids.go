@@ -7,7 +7,7 @@ import (
 
 const crockford = "0123456789abcdefghjkmnpqrstvwxyz"
 
-// Prefixes of generated identifiers (SPEC 1.7).
+// Prefixes of generated identifiers (docs/API.md#identifiers-and-tokens).
 const (
 	UserIDPrefix    = "zusr"
 	SessionIDPrefix = "zust"

@@ -37,7 +37,7 @@ func TestNewSessionID_Format(t *testing.T) {
 }
 
 // TestNewUserID_IsUUIDv4 decodes the Crockford base32 back to 128 bits and
-// checks the version and variant bits of a random UUID (SPEC 1.7).
+// checks the version and variant bits of a random UUID (docs/API.md#identifiers-and-tokens).
 func TestNewUserID_IsUUIDv4(t *testing.T) {
 	const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 	for range 200 {

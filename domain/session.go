@@ -2,10 +2,10 @@ package domain
 
 import "time"
 
-// MaxHistory is how many interaction-history entries a session keeps (SPEC 3.2).
+// MaxHistory is how many interaction-history entries a session keeps (docs/API.md#interaction-history).
 const MaxHistory = 100
 
-// Session is a logged-in session (SPEC 3.1). ID is the internal "zust" id;
+// Session is a logged-in session (docs/API.md#sessions). ID is the internal "zust" id;
 // clients only ever see it sealed in a UST.
 type Session struct {
 	ID            string         `json:"session_id"`
@@ -20,7 +20,7 @@ type Session struct {
 	History       []HistoryEntry `json:"history,omitempty"`
 }
 
-// HistoryEntry is one interaction of a session (SPEC 3.2).
+// HistoryEntry is one interaction of a session (docs/API.md#interaction-history).
 type HistoryEntry struct {
 	RemoteAddr string    `json:"remote_addr"`
 	UserAgent  string    `json:"user_agent"`
@@ -29,7 +29,7 @@ type HistoryEntry struct {
 	Idx        int       `json:"idx"`
 }
 
-// Live reports whether the session is valid at now (SPEC 3.1: now < expiration_time).
+// Live reports whether the session is valid at now (docs/API.md#sessions: now < expiration_time).
 func (s *Session) Live(now time.Time) bool { return now.Before(s.Expires) }
 
 // AddHistory appends an entry, numbering it after the last one and keeping at

@@ -10,7 +10,7 @@ import (
 func TestSession_Live(t *testing.T) {
 	s := domain.Session{Expires: t1}
 	if !s.Live(t1.Add(-time.Microsecond)) || s.Live(t1) {
-		t.Fatal("Live must be now < expiration_time (SPEC 3.1)")
+		t.Fatal("Live must be now < expiration_time (docs/API.md#sessions)")
 	}
 }
 

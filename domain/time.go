@@ -6,11 +6,11 @@ import (
 	"time"
 )
 
-// Never is the expiration time of something that never expires (SPEC 1.6).
+// Never is the expiration time of something that never expires (docs/API.md#time-format).
 var Never = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
 // Truncate brings t to UTC with microsecond precision, the resolution the
-// service stores (SPEC 1.6).
+// service stores (docs/API.md#time-format).
 func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // FormatTime writes t as Python's datetime.isoformat() of a naive UTC value:
@@ -31,7 +31,7 @@ func AddClamped(t time.Time, d time.Duration) time.Time {
 	return t.Add(d)
 }
 
-// ExpiresAfter returns the expiry for "seconds from now" (SPEC 4.6): 0 means
+// ExpiresAfter returns the expiry for "seconds from now" (docs/API.md#expiration-and-encryption): 0 means
 // never, anything later than Never is clamped to it.
 func ExpiresAfter(now time.Time, seconds int64) time.Time {
 	// Work in whole seconds: a time.Duration saturates at about 292 years,
@@ -42,9 +42,9 @@ func ExpiresAfter(now time.Time, seconds int64) time.Time {
 	return time.Unix(now.Unix()+seconds, int64(now.Nanosecond())).UTC()
 }
 
-var errBadTime = errors.New("not a SPEC 1.6 date-time")
+var errBadTime = errors.New("not a date-time (docs/API.md#time-format)")
 
-// ParseTime reads the input forms of SPEC 1.6: YYYY-MM-DD, or
+// ParseTime reads the input forms of docs/API.md#time-format: YYYY-MM-DD, or
 // YYYY-MM-DDTHH:MM:SS[.f{1,6}], optionally followed by Z or ±HH:MM.
 // The result is in UTC with microsecond precision.
 func ParseTime(s string) (time.Time, error) {
@@ -84,7 +84,7 @@ func ParseTime(s string) (time.Time, error) {
 		return time.Time{}, errBadTime
 	}
 	// An offset can carry 9999-12-31 into year 10000 (or 0000-01-01 into
-	// year -1), which FormatTime cannot write as SPEC 1.6 output.
+	// year -1), which FormatTime cannot write as output (docs/API.md#time-format).
 	if y := t.UTC().Year(); y < 0 || y > 9999 {
 		return time.Time{}, errBadTime
 	}

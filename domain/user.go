@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Approval and sign-up states (SPEC 3.6).
+// Approval and sign-up states (docs/API.md#user-fields).
 const (
 	ApprovalBeforeDecision = "before_decision"
 	ApprovalApproved       = "approved"
@@ -32,7 +32,7 @@ func ValidUsername(name string) bool {
 		strings.IndexFunc(name, unicode.IsControl) < 0
 }
 
-// User is an SSO account (SPEC 3.6). Secret fields hold ciphertext
+// User is an SSO account (docs/API.md#user-fields). Secret fields hold ciphertext
 // everywhere outside the service's memory: PasswordHash, TOTPKey, TOTPLabel,
 // and Email when e-mail encryption is on.
 type User struct {
@@ -75,17 +75,17 @@ type User struct {
 	RateLimitDef      *string `json:"rate_limit_def,omitempty"`
 }
 
-// StateChecks configures the account-state checks of SPEC 3.4.
+// StateChecks configures the account-state checks of docs/API.md#account-checks.
 type StateChecks struct {
 	InformIfLocked       bool
 	InformIfNotConfirmed bool
 	InformIfNotApproved  bool
 	InformIfExpired      bool
-	// SkipPasswordExpiry leaves out check 5 (PATCH /user/password, D25).
+	// SkipPasswordExpiry leaves out check 5 (PATCH /user/password, docs/API.md#d25).
 	SkipPasswordExpiry bool
 }
 
-// CheckState runs checks 2 to 5 of SPEC 3.4 (the IP allow-list, check 1, needs
+// CheckState runs checks 2 to 5 of docs/API.md#account-checks (the IP allow-list, check 1, needs
 // configuration the domain does not hold). It returns the first failure, as
 // the code the configuration allows to disclose.
 func (u *User) CheckState(now time.Time, c StateChecks) error {

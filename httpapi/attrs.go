@@ -9,8 +9,8 @@ import (
 	"github.com/ssoattr/ssoattr/sso"
 )
 
-// attrHandlers serves user attributes (SPEC 4) or, with session set, session
-// attributes (SPEC 5): the same shapes, a different owner.
+// attrHandlers serves user attributes (docs/API.md#user-attributes) or, with session set, session
+// attributes (docs/API.md#session-attributes): the same shapes, a different owner.
 type attrHandlers struct {
 	s       *Server
 	session bool
@@ -48,7 +48,7 @@ type writeOpts struct {
 	encrypt    bool
 }
 
-// expiration reads an expiration field: an int ≥ 0 (SPEC 4.6, D10).
+// expiration reads an expiration field: an int ≥ 0 (docs/API.md#expiration-and-encryption, docs/API.md#d10).
 func expiration(in *input) (*int64, error) {
 	n, ok, err := in.integer("expiration")
 	if err != nil || !ok {
@@ -180,7 +180,7 @@ func readNames(in *input) (names []string, many bool, err error) {
 	return names, true, nil
 }
 
-// attrFields returns head followed by the fields of an attribute (SPEC 4.3).
+// attrFields returns head followed by the fields of an attribute (docs/API.md#attribute-object).
 func attrFields(a *domain.Attr, head ...field) []field {
 	return append(head,
 		field{"name", a.Name},
@@ -192,7 +192,7 @@ func attrFields(a *domain.Attr, head ...field) []field {
 	)
 }
 
-// attrObject is the JSON object of one attribute (SPEC 4.3).
+// attrObject is the JSON object of one attribute (docs/API.md#attribute-object).
 type attrObject struct{ a *domain.Attr }
 
 func (o attrObject) MarshalJSON() ([]byte, error) { return appendObject(nil, attrFields(o.a)) }

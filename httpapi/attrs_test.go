@@ -18,7 +18,7 @@ import (
 
 const never = "9999-12-31T00:00:00"
 
-// attrFieldSet is what a found attribute answers with (SPEC 4.3 + found).
+// attrFieldSet is what a found attribute answers with (docs/API.md#attribute-object + found).
 var attrFieldSet = []string{"creation_time", "expiration_time", "found", "is_encrypted", "last_modified", "name", "value"}
 
 // attrGet returns the single-mode GET answer for name.
@@ -56,12 +56,12 @@ func attrExists(t *testing.T, inst *nodetest.Instance, ust, name string, kv ...a
 	return b
 }
 
-// attrTime reads a SPEC 1.6 date-time field.
+// attrTime reads a date-time (docs/API.md#time-format) field.
 func attrTime(t *testing.T, a map[string]any, key string) time.Time {
 	t.Helper()
 	s, _ := a[key].(string)
 	if !timePattern.MatchString(s) {
-		t.Fatalf("%s = %#v, want a SPEC 1.6 date-time", key, a[key])
+		t.Fatalf("%s = %#v, want a date-time (docs/API.md#time-format)", key, a[key])
 	}
 	tm, err := domain.ParseTime(s)
 	if err != nil {
@@ -143,7 +143,7 @@ func TestAttrs_Single(t *testing.T) {
 		}
 	})
 
-	t.Run("POST and PUT without value are E008002 (D5)", func(t *testing.T) {
+	t.Run("POST and PUT without value are E008002 (API.md#d5)", func(t *testing.T) {
 		for _, m := range []string{"POST", "PUT"} {
 			apiWant(t, m+" no value", inst.Do(m, apiAttr, apiReq(alice, "name", "novalue")), "E008002")
 			apiWant(t, m+" null value", inst.Do(m, apiAttr, apiReq(alice, "name", "novalue", "value", nil)), "E008002")
@@ -164,11 +164,11 @@ func TestAttrs_Single(t *testing.T) {
 		}
 		apiWant(t, "PUT expiration 0", inst.Do("PUT", apiAttr, apiReq(alice, "name", "up", "value", "c", "expiration", 0)), "")
 		if a := attrGet(t, inst, alice, "up"); a["expiration_time"] != never {
-			t.Fatalf("PUT with expiration 0: expiration_time = %v, want %s (D10)", a["expiration_time"], never)
+			t.Fatalf("PUT with expiration 0: expiration_time = %v, want %s (API.md#d10)", a["expiration_time"], never)
 		}
 	})
 
-	t.Run("PATCH (8.6, 8.7, D3, D4, D10)", func(t *testing.T) {
+	t.Run("PATCH (8.6, 8.7, API.md#d3, API.md#d4, API.md#d10)", func(t *testing.T) {
 		apiWant(t, "PATCH missing", inst.Do("PATCH", apiAttr, apiReq(alice, "name", "no.such", "value", "v")), "E009002")
 		apiWant(t, "PATCH missing, no value", inst.Do("PATCH", apiAttr, apiReq(alice, "name", "no.such")), "E009002")
 		if attrExists(t, inst, alice, "no.such") {
@@ -180,7 +180,7 @@ func TestAttrs_Single(t *testing.T) {
 		apiWant(t, "PATCH expiration only", inst.Do("PATCH", apiAttr, apiReq(alice, "name", "p", "expiration", 60)), "")
 		a := attrGet(t, inst, alice, "p")
 		if !reflect.DeepEqual(a["value"], before["value"]) || a["creation_time"] != before["creation_time"] {
-			t.Fatalf("PATCH without value: %v, want value and creation_time unchanged from %v (D4)", a, before)
+			t.Fatalf("PATCH without value: %v, want value and creation_time unchanged from %v (API.md#d4)", a, before)
 		}
 		if d := attrTime(t, a, "expiration_time").Sub(attrTime(t, a, "last_modified")); d != time.Minute {
 			t.Fatalf("PATCH expiration 60: expiration_time - last_modified = %v, want 60s", d)
@@ -194,16 +194,16 @@ func TestAttrs_Single(t *testing.T) {
 
 		apiWant(t, "PATCH expiration 0", inst.Do("PATCH", apiAttr, apiReq(alice, "name", "p", "expiration", 0)), "")
 		if a := attrGet(t, inst, alice, "p"); a["expiration_time"] != never {
-			t.Fatalf("PATCH expiration 0: expiration_time = %v, want %s (D10)", a["expiration_time"], never)
+			t.Fatalf("PATCH expiration 0: expiration_time = %v, want %s (API.md#d10)", a["expiration_time"], never)
 		}
 
 		apiWant(t, "PATCH empty string", inst.Do("PATCH", apiAttr, apiReq(alice, "name", "p", "value", "")), "")
 		if a := attrGet(t, inst, alice, "p"); a["value"] != "" {
-			t.Fatalf("PATCH value \"\": value = %#v, want \"\" (D4)", a["value"])
+			t.Fatalf("PATCH value \"\": value = %#v, want \"\" (API.md#d4)", a["value"])
 		}
 	})
 
-	t.Run("negative or malformed expiration is E008002 (D10)", func(t *testing.T) {
+	t.Run("negative or malformed expiration is E008002 (API.md#d10)", func(t *testing.T) {
 		apiWant(t, "POST", inst.Do("POST", apiAttr, apiReq(alice, "name", "ex", "value", 1)), "")
 		for _, m := range []string{"POST", "PUT", "PATCH"} {
 			for _, exp := range []any{-1, "-5", 1.5, "soon", true, []int{1}} {
@@ -223,7 +223,7 @@ func TestAttrs_Single(t *testing.T) {
 		}
 	})
 
-	t.Run("encryption (D6)", func(t *testing.T) {
+	t.Run("encryption (API.md#d6)", func(t *testing.T) {
 		apiWant(t, "POST encrypted", inst.Do("POST", apiAttr, apiReq(alice, "name", "api.secret", "value", "s3cr3t-value", "encrypt", true)), "")
 		a := attrGet(t, inst, alice, "api.secret")
 		if a["value"] != "s3cr3t-value" || a["is_encrypted"] != true {
@@ -376,7 +376,7 @@ func TestAttrs_Many(t *testing.T) {
 		}
 	})
 
-	t.Run("PATCH list with a missing name changes nothing (D3)", func(t *testing.T) {
+	t.Run("PATCH list with a missing name changes nothing (API.md#d3)", func(t *testing.T) {
 		before := attrGet(t, inst, alice, "ui.theme")
 		seq := lastSeq(t, inst)
 		r := inst.Do("PATCH", apiAttr, apiReq(alice, "data", []any{item("name", "ui.theme", "value", "light"), item("name", "no.such", "value", 1)}))
@@ -389,7 +389,7 @@ func TestAttrs_Many(t *testing.T) {
 		}
 	})
 
-	t.Run("get many (8.10) and one-element lists (D8)", func(t *testing.T) {
+	t.Run("get many (8.10) and one-element lists (API.md#d8)", func(t *testing.T) {
 		r := inst.Do("GET", apiAttr, apiReq(alice, "data", []string{"prefs", "gone", "prefs"}))
 		apiWant(t, "GET many", r, "")
 		res, ok := r.Body["result"].(map[string]any)
@@ -427,7 +427,7 @@ func TestAttrs_Many(t *testing.T) {
 		}
 		r = inst.Do("GET", apiAttr+"/exists", apiReq(alice, "data", []string{"gone"}))
 		if res, ok := r.Body["result"].(map[string]any); !ok || res["gone"] != false {
-			t.Fatalf("exists with a one-element list = %s, want {gone: false} (D8)", r.Raw)
+			t.Fatalf("exists with a one-element list = %s, want {gone: false} (API.md#d8)", r.Raw)
 		}
 	})
 
@@ -629,7 +629,7 @@ func TestAttrs_ManyModeIsAllOrNothing(t *testing.T) {
 
 // TestAttrs_Expiry uses real one-second expirations: an expired attribute
 // is gone for get, exists and names at once, and does not block a new one
-// (4.5, D7).
+// (docs/API.md#attribute-operations, docs/API.md#d7).
 func TestAttrs_Expiry(t *testing.T) {
 	t.Parallel()
 	inst, root, _ := apiSetup(t)
@@ -666,7 +666,7 @@ func TestAttrs_Expiry(t *testing.T) {
 		t.Fatalf("GET many after expiry = %s, want otp null", r.Raw)
 	}
 
-	// D7: expired = nonexistent for every operation.
+	// docs/API.md#d7: expired = nonexistent for every operation.
 	apiWant(t, "POST over an expired name", inst.Do("POST", apiAttr, apiReq(alice, "name", "for.create", "value", "new")), "")
 	a := attrGet(t, inst, alice, "for.create")
 	if a["value"] != "new" || a["expiration_time"] != never || a["creation_time"] == created["creation_time"] {

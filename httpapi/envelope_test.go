@@ -55,7 +55,7 @@ func apiWant(t *testing.T, what string, r nodetest.Response, code string) {
 	}
 }
 
-// apiWant400 fails unless r is SPEC 1.4's 400 answer with that code.
+// apiWant400 fails unless r is docs/API.md#http-status's 400 answer with that code.
 func apiWant400(t *testing.T, what string, r nodetest.Response, code string) {
 	t.Helper()
 	if r.Status != http.StatusBadRequest || r.Body["status"] != "error" || r.SubStatus() != code ||
@@ -143,7 +143,7 @@ func apiSetup(t *testing.T, opts ...nodetest.Option) (inst *nodetest.Instance, r
 
 var cidPattern = regexp.MustCompile(`^[0-9a-f]{24}$`)
 
-// TestEnvelope covers SPEC 1.1 to 1.5 on the attribute endpoints.
+// TestEnvelope covers docs/API.md#input to docs/API.md#processing-order on the attribute endpoints.
 func TestEnvelope(t *testing.T) {
 	inst, root, _ := apiSetup(t)
 	alice, _ := inst.User(root, "alice")
@@ -189,7 +189,7 @@ func TestEnvelope(t *testing.T) {
 		for _, c := range []struct{ method, path, allow string }{
 			{"PUT", apiAttr + "/names", "GET"},
 			{"POST", apiAttr + "/exists", "GET"},
-			{"DELETE", "/zato/sso/user/login", "POST"}, // D32
+			{"DELETE", "/zato/sso/user/login", "POST"}, // docs/API.md#d32
 			{"GET", "/zato/sso/user/logout", "POST"},
 			{"PUT", "/zato/sso/user", "GET"},
 		} {
@@ -219,7 +219,7 @@ func TestEnvelope(t *testing.T) {
 		apiWant400(t, "no current_app (8.14)", inst.Do("GET", apiAttr, map[string]any{"ust": alice, "name": "prefs"}), "E008003")
 		apiWant400(t, "no ust nor current_ust", inst.Do("GET", apiAttr+"/names", map[string]any{"current_app": "CRM"}), "E008003")
 		apiWant400(t, "nothing at all", inst.Do("GET", apiAttr+"/names", nil), "E008003")
-		// Presence is what counts: null is present, and fails later (1.2).
+		// Presence is what counts: null is present, and fails later (docs/API.md#common-fields).
 		apiWant(t, "ust null", inst.Do("GET", apiAttr+"/names", map[string]any{"current_app": "CRM", "ust": nil}), "E007001")
 	})
 
@@ -231,7 +231,7 @@ func TestEnvelope(t *testing.T) {
 		apiWant(t, "unknown app, bad token", inst.Do("GET", apiAttr+"/names", map[string]any{"current_app": "ERP", "ust": "junk"}), "E004001")
 	})
 
-	t.Run("ust and current_ust are synonyms (D2)", func(t *testing.T) {
+	t.Run("ust and current_ust are synonyms (API.md#d2)", func(t *testing.T) {
 		apiWant(t, "PUT with current_ust", inst.Do("PUT", apiAttr, map[string]any{"current_ust": alice, "current_app": "CRM",
 			"name": "syn", "value": "v"}), "")
 		r := inst.Do("GET", apiAttr, map[string]any{"ust": alice, "current_app": "CRM", "name": "syn"})
@@ -250,7 +250,7 @@ func TestEnvelope(t *testing.T) {
 			"empty":            "",
 			"garbage":          "not-a-token",
 			"Fernet-looking":   "gAAAAABnA1x9kQ-garbage",
-			"raw session id":   sid, // D28
+			"raw session id":   sid, // docs/API.md#d28
 			"truncated":        alice[:len(alice)-4],
 			"other key's UST":  "gAAAAABpZx3mT3b7mM7d0o6p1B8r9E2Q7y1hXz3aJ4eQ8rW5jK0sL2nV6cY9uB3dF7gH1iK4mN8pR2tV6xZ0bD4fH8jL2nP6rT0vX4zB8dF2hJ6lN0pR4tV8xZ2bD6fH0jL4nP8rT2vX6z",
 			"a number is 8002": 5,
@@ -298,7 +298,7 @@ func TestEnvelope(t *testing.T) {
 		if r := inst.Do("GET", apiAttr+"/exists"+q("name", "qs"), nil); r.Body["result"] != false {
 			t.Fatalf("exists after DELETE by query = %s, want false", r.Raw)
 		}
-		// Typing of query values (1.1).
+		// Typing of query values (docs/API.md#input).
 		apiWant(t, "encrypt=yes", inst.Do("PUT", apiAttr+q("name", "qe", "value", "s", "encrypt", "yes"), nil), "")
 		if r := inst.Do("GET", apiAttr+q("name", "qe", "decrypt", "0"), nil); r.Body["is_encrypted"] != true ||
 			!strings.HasPrefix(r.Body["value"].(string), "gAAAAA") {
@@ -382,7 +382,7 @@ func TestEnvelope(t *testing.T) {
 	})
 }
 
-// TestEnvelope_AppNotDisclosed checks apps.inform_if_app_invalid off (1.2).
+// TestEnvelope_AppNotDisclosed checks apps.inform_if_app_invalid off (docs/API.md#common-fields).
 func TestEnvelope_AppNotDisclosed(t *testing.T) {
 	inst := nodetest.Start(t, nodetest.WithConfig(func(c *sso.Config) { c.AppsInformIfAppInvalid = false }))
 	apiWant(t, "unknown app", inst.Do("GET", apiAttr+"/names", map[string]any{"current_app": "ERP", "ust": "x"}), "E005001")

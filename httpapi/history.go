@@ -14,7 +14,7 @@ import (
 // GET /zato/sso/session/attr/history: the changes of the target's
 // attributes, in stream order, a page at a time. Input: the caller token,
 // current_app, user_id or target_ust (as the other attribute endpoints),
-// name, since, until (SPEC 1.6 date-times, both inclusive), limit (default
+// name, since, until (date-times, docs/API.md#time-format, both inclusive), limit (default
 // 100, at most 1000), after (the cursor a previous page returned as next)
 // and decrypt (default true, as GET). Output: result, the list of changes,
 // and next, left out on the last page.
@@ -71,7 +71,7 @@ func (h attrHandlers) history(c echo.Context) error {
 }
 
 // appendChange appends one change as a JSON object, keys in a fixed order,
-// empty ones left out (SPEC 1.3).
+// empty ones left out (docs/API.md#envelope).
 func appendChange(buf []byte, ch *sso.Change) ([]byte, error) {
 	fields := []field{{"seq", ch.Seq}, {"id", ch.ID}, {"type", ch.Type},
 		{"time", domain.FormatTime(ch.Time)}, {"name", ch.Name}}
@@ -88,7 +88,7 @@ func appendChange(buf []byte, ch *sso.Change) ([]byte, error) {
 	return appendObject(buf, fields)
 }
 
-// asOf reads the as_of input of the attribute reads: a SPEC 1.6 date-time
+// asOf reads the as_of input of the attribute reads: a date-time (docs/API.md#time-format)
 // at which to answer, as the service would have answered then.
 func asOf(in *input) (time.Time, bool, error) { return in.datetime("as_of") }
 

@@ -27,7 +27,7 @@ var (
 )
 
 // input is a request's fields: the JSON body's top-level keys, overridden
-// by the query string's (SPEC 1.1). Body values keep their JSON type; query
+// by the query string's (docs/API.md#input). Body values keep their JSON type; query
 // values are strings, converted by the field's declared type.
 type input struct {
 	// body holds the body's members in order; when a key is repeated the
@@ -163,7 +163,7 @@ func (in *input) field(key string) (json.RawMessage, bool) {
 }
 
 // has reports whether the key was sent at all (null included): the presence
-// check for required keys (SPEC 1.5 step 3).
+// check for required keys (docs/API.md#processing-order step 3).
 func (in *input) has(key string) bool {
 	if _, ok := in.query[key]; ok {
 		return true
@@ -220,13 +220,13 @@ func (in *input) strPtr(key string) (*string, error) {
 }
 
 // id returns an identifier field (user_id, target_ust): an empty string
-// counts as absent (SPEC 1.1).
+// counts as absent (docs/API.md#input).
 func (in *input) id(key string) (string, error) {
 	s, _, err := in.str(key)
 	return s, err
 }
 
-// boolean returns a bool field converted as SPEC 1.1 says; an empty string
+// boolean returns a bool field converted as docs/API.md#input says; an empty string
 // counts as absent.
 func (in *input) boolean(key string, def bool) (bool, error) {
 	raw, text, q, ok := in.lookup(key)
@@ -351,7 +351,7 @@ func spaced(raw json.RawMessage) bool {
 	return (raw[0] == '{' || raw[0] == '[') && bytes.ContainsAny(raw, " \t\n\r")
 }
 
-// datetime returns a date-time field (SPEC 1.6).
+// datetime returns a date-time field (docs/API.md#time-format).
 func (in *input) datetime(key string) (time.Time, bool, error) {
 	s, ok, err := in.str(key)
 	if !ok || err != nil || s == "" {
@@ -364,7 +364,7 @@ func (in *input) datetime(key string) (time.Time, bool, error) {
 	return t, true, nil
 }
 
-// callerToken returns the caller's token from ust or current_ust (SPEC 1.2):
+// callerToken returns the caller's token from ust or current_ust (docs/API.md#common-fields):
 // errMissing if neither key is sent, E008002 if both are sent and differ.
 // An empty or null token is returned as "" (authentication then fails).
 func (in *input) callerToken() (string, error) {

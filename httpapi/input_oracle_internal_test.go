@@ -51,7 +51,7 @@ func oldParseInput(r *http.Request) (*oldInput, error) {
 }
 
 // has reports whether the key was sent at all (null included): the presence
-// check for required keys (SPEC 1.5 step 3).
+// check for required keys (docs/API.md#processing-order step 3).
 func (in *oldInput) has(key string) bool {
 	if _, ok := in.query[key]; ok {
 		return true
@@ -109,13 +109,13 @@ func (in *oldInput) strPtr(key string) (*string, error) {
 }
 
 // id returns an identifier field (user_id, target_ust): an empty string
-// counts as absent (SPEC 1.1).
+// counts as absent (docs/API.md#input).
 func (in *oldInput) id(key string) (string, error) {
 	s, _, err := in.str(key)
 	return s, err
 }
 
-// boolean returns a bool field converted as SPEC 1.1 says; an empty string
+// boolean returns a bool field converted as docs/API.md#input says; an empty string
 // counts as absent.
 func (in *oldInput) boolean(key string, def bool) (bool, error) {
 	raw, text, q, ok := in.lookup(key)
@@ -227,7 +227,7 @@ func (in *oldInput) value(key string) (json.RawMessage, bool) {
 	return b.Bytes(), true
 }
 
-// datetime returns a date-time field (SPEC 1.6).
+// datetime returns a date-time field (docs/API.md#time-format).
 func (in *oldInput) datetime(key string) (time.Time, bool, error) {
 	s, ok, err := in.str(key)
 	if !ok || err != nil || s == "" {
@@ -240,7 +240,7 @@ func (in *oldInput) datetime(key string) (time.Time, bool, error) {
 	return t, true, nil
 }
 
-// callerToken returns the caller's token from ust or current_ust (SPEC 1.2):
+// callerToken returns the caller's token from ust or current_ust (docs/API.md#common-fields):
 // errMissing if neither key is sent, E008002 if both are sent and differ.
 // An empty or null token is returned as "" (authentication then fails).
 func (in *oldInput) callerToken() (string, error) {

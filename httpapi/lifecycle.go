@@ -13,7 +13,7 @@ import (
 )
 
 // emptyString reports whether the field is an empty (or blank) string,
-// which counts as absent for bool, int and datetime fields (SPEC 1.1).
+// which counts as absent for bool, int and datetime fields (docs/API.md#input).
 func (in *input) emptyString(key string) bool {
 	raw, text, q, ok := in.lookup(key)
 	if !ok {
@@ -29,7 +29,7 @@ func (in *input) emptyString(key string) bool {
 }
 
 // strField reads a string field of PATCH /zato/sso/user, where null means
-// "set to null" (SPEC 6.6).
+// "set to null" (docs/API.md#update-user).
 func strField(in *input, key string) (sso.Field[string], error) {
 	if !in.has(key) {
 		return sso.Field[string]{}, nil
@@ -46,7 +46,7 @@ func strField(in *input, key string) (sso.Field[string], error) {
 
 // boolField reads a bool field of PATCH /zato/sso/user. nullAbsent makes
 // null count as absent (the super-user fields); otherwise null is kept for
-// the service to refuse. An empty string is absent (SPEC 1.1).
+// the service to refuse. An empty string is absent (docs/API.md#input).
 func boolField(in *input, key string, nullAbsent bool) (sso.Field[bool], error) {
 	if !in.has(key) || in.emptyString(key) {
 		return sso.Field[bool]{}, nil
@@ -76,7 +76,7 @@ func boolPtr(in *input, key string) (*bool, error) {
 	return &v, nil
 }
 
-// updateUser is PATCH /zato/sso/user (SPEC 6.6).
+// updateUser is PATCH /zato/sso/user (docs/API.md#update-user).
 func (s *Server) updateUser(c echo.Context) error {
 	in, ust, m, err := s.authed(c)
 	if err != nil {
@@ -132,7 +132,7 @@ func (s *Server) superTargetInput(c echo.Context) (string, string, sso.Meta, err
 	return ust, userID, m, err
 }
 
-// deleteUser is DELETE /zato/sso/user (SPEC 6.7).
+// deleteUser is DELETE /zato/sso/user (docs/API.md#delete-user).
 func (s *Server) deleteUser(c echo.Context) error {
 	ust, userID, m, err := s.superTargetInput(c)
 	if err != nil {
@@ -147,7 +147,7 @@ func (s *Server) deleteUser(c echo.Context) error {
 func (s *Server) lockUser(c echo.Context) error   { return s.setLocked(c, true) }
 func (s *Server) unlockUser(c echo.Context) error { return s.setLocked(c, false) }
 
-// setLocked is POST and DELETE /zato/sso/user/lock (SPEC 6.9).
+// setLocked is POST and DELETE /zato/sso/user/lock (docs/API.md#lock-and-unlock).
 func (s *Server) setLocked(c echo.Context, locked bool) error {
 	ust, userID, m, err := s.superTargetInput(c)
 	if err != nil {
@@ -159,7 +159,7 @@ func (s *Server) setLocked(c echo.Context, locked bool) error {
 	return s.reply(c)
 }
 
-// changePassword is PATCH /zato/sso/user/password (SPEC 6.10).
+// changePassword is PATCH /zato/sso/user/password (docs/API.md#change-password).
 func (s *Server) changePassword(c echo.Context) error {
 	in, ust, m, err := s.authed(c, "new_password")
 	if err != nil {
@@ -191,7 +191,7 @@ func (s *Server) changePassword(c echo.Context) error {
 	return s.reply(c)
 }
 
-// setTOTP is PATCH /zato/sso/user/totp (SPEC 6.11).
+// setTOTP is PATCH /zato/sso/user/totp (docs/API.md#totp).
 func (s *Server) setTOTP(c echo.Context) error {
 	in, ust, m, err := s.authed(c)
 	if err != nil {
@@ -216,7 +216,7 @@ func (s *Server) setTOTP(c echo.Context) error {
 	return s.reply(c, field{"totp_key", key})
 }
 
-// searchUsers is GET /zato/sso/user/search (SPEC 6.12).
+// searchUsers is GET /zato/sso/user/search (docs/API.md#search).
 func (s *Server) searchUsers(c echo.Context) error {
 	in, ust, m, err := s.authed(c)
 	if err != nil {
@@ -277,7 +277,7 @@ func (s *Server) searchUsers(c echo.Context) error {
 		field{"result", json.RawMessage(list)})
 }
 
-// signup is POST /zato/sso/user/signup (SPEC 6.13).
+// signup is POST /zato/sso/user/signup (docs/API.md#signup).
 func (s *Server) signup(c echo.Context) error {
 	in, app, err := s.begin(c, false, "username", "password")
 	if err != nil {
@@ -323,7 +323,7 @@ func appList(in *input) ([]string, error) {
 	return out, nil
 }
 
-// confirmSignup is PATCH /zato/sso/user/signup (SPEC 6.13, D30).
+// confirmSignup is PATCH /zato/sso/user/signup (docs/API.md#signup, docs/API.md#d30).
 func (s *Server) confirmSignup(c echo.Context) error {
 	in, app, err := s.begin(c, false, "confirm_token")
 	if err != nil {

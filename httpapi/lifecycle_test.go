@@ -45,7 +45,7 @@ func lcGetUser(t *testing.T, inst *nodetest.Instance, superUST, userID string) m
 	return r.Body
 }
 
-// lcTime parses a SPEC 1.6 time from a response.
+// lcTime parses a time (docs/API.md#time-format) from a response.
 func lcTime(t *testing.T, v any) time.Time {
 	t.Helper()
 	s, _ := v.(string)
@@ -103,7 +103,7 @@ func TestUserUpdate(t *testing.T) {
 		if _, ok := u["email"]; ok || u["display_name"] != "" || u["last_name"] != "Anders" {
 			t.Fatalf("after email null and display_name \"\": %v, want no email, display_name \"\"", u)
 		}
-		// The regular user sees their own account, with user_id (D20).
+		// The regular user sees their own account, with user_id (docs/API.md#d20).
 		own := inst.Do("GET", "/zato/sso/user", apiReq(aUST))
 		if own.Body["user_id"] != aID || own.Body["last_name"] != "Anders" || own.Body["is_locked"] != nil {
 			t.Fatalf("own GET = %s, want the regular field set", own.Raw)
@@ -134,7 +134,7 @@ func TestUserUpdate(t *testing.T) {
 			{"username null", []any{"username", nil}},
 			{"username empty", []any{"username", ""}},
 			{"username blank", []any{"username", "   "}},
-			{"is_totp_enabled null (D22)", []any{"is_totp_enabled", nil}},
+			{"is_totp_enabled null (API.md#d22)", []any{"is_totp_enabled", nil}},
 			{"is_totp_enabled not a bool", []any{"is_totp_enabled", "maybe"}},
 			{"sign_up_status null", []any{"user_id", aID, "sign_up_status", nil}},
 			{"sign_up_status unknown", []any{"user_id", aID, "sign_up_status", "done"}},
@@ -204,7 +204,7 @@ func TestUserUpdate(t *testing.T) {
 		events := inst.OwnerEvents(domain.UserOwner(aID))
 		last := events[len(events)-1]
 		if last.Kind != domain.KindUserUpdated || last.Data.User == nil || strings.Contains(last.Data.User.TOTPLabel, "phone") {
-			t.Fatalf("last user event = %s with label %q, want user.updated with an encrypted label (D22)", last.Kind, last.Data.User.TOTPLabel)
+			t.Fatalf("last user event = %s with label %q, want user.updated with an encrypted label (API.md#d22)", last.Kind, last.Data.User.TOTPLabel)
 		}
 		lcWant(t, "label null", patch(aUST, "totp_label", nil), "")
 		if u := lcGetUser(t, inst, sUST, aID); u["totp_label"] != "" {
@@ -310,7 +310,7 @@ func TestDeleteUser(t *testing.T) {
 		return inst.Do("DELETE", "/zato/sso/user", apiReq(ust, kv...))
 	}
 	lcWant(t, "regular user deletes", del(aUST, "user_id", dID), "E005001")
-	lcWant(t, "unknown user (D23)", del(sUST, "user_id", "zusrnosuchuser"), "E001100")
+	lcWant(t, "unknown user (API.md#d23)", del(sUST, "user_id", "zusrnosuchuser"), "E001100")
 	lcWant(t, "super-user deletes themselves", del(sUST, "user_id", sID), "E008001")
 	lcWant400(t, "no user_id", del(sUST), "E008003")
 	lcWant(t, "delete", del(sUST, "user_id", dID), "")
@@ -338,8 +338,8 @@ func TestLockAndUnlock(t *testing.T) {
 	}
 	lcWant(t, "regular user locks", lock("POST", aUST, "user_id", aID), "E005001")
 	lcWant(t, "regular user unlocks", lock("DELETE", aUST, "user_id", aID), "E005001")
-	lcWant(t, "lock unknown user (D24)", lock("POST", sUST, "user_id", "zusrnosuchuser"), "E001100")
-	lcWant(t, "unlock unknown user (D24)", lock("DELETE", sUST, "user_id", "zusrnosuchuser"), "E001100")
+	lcWant(t, "lock unknown user (API.md#d24)", lock("POST", sUST, "user_id", "zusrnosuchuser"), "E001100")
+	lcWant(t, "unlock unknown user (API.md#d24)", lock("DELETE", sUST, "user_id", "zusrnosuchuser"), "E001100")
 	lcWant400(t, "lock without user_id", lock("POST", sUST), "E008003")
 
 	lcWant(t, "lock", lock("POST", sUST, "user_id", aID), "")
@@ -369,15 +369,15 @@ func TestRejectAndApprove(t *testing.T) {
 	inst := nodetest.Start(t)
 	sUST, sID := inst.SuperUser("rej-root")
 	aUST, aID := inst.User(sUST, "rej-alice")
-	lcWant(t, "regular user rejects (D24)", inst.Do("POST", "/zato/sso/user/reject", apiReq(aUST, "user_id", aID)), "E005001")
-	lcWant(t, "reject unknown user (D24)", inst.Do("POST", "/zato/sso/user/reject", apiReq(sUST, "user_id", "zusrnosuchuser")), "E001100")
+	lcWant(t, "regular user rejects (API.md#d24)", inst.Do("POST", "/zato/sso/user/reject", apiReq(aUST, "user_id", aID)), "E005001")
+	lcWant(t, "reject unknown user (API.md#d24)", inst.Do("POST", "/zato/sso/user/reject", apiReq(sUST, "user_id", "zusrnosuchuser")), "E001100")
 	lcWant(t, "reject", inst.Do("POST", "/zato/sso/user/reject", apiReq(sUST, "user_id", aID)), "")
 	lcWant(t, "reject again", inst.Do("POST", "/zato/sso/user/reject", apiReq(sUST, "user_id", aID)), "")
 	if u := lcGetUser(t, inst, sUST, aID); u["approval_status"] != "rejected" || u["approval_status_mod_by"] != sID {
 		t.Fatalf("after reject: %v", u)
 	}
 	lcWant(t, "rejected user's session", inst.Do("GET", "/zato/sso/user", apiReq(aUST)), "E005004")
-	lcWant(t, "rejected user's login (D15)", lcLoginCode(inst, "rej-alice", nodetest.Password), "E005004")
+	lcWant(t, "rejected user's login (API.md#d15)", lcLoginCode(inst, "rej-alice", nodetest.Password), "E005004")
 	lcWant(t, "approve", inst.Do("POST", "/zato/sso/user/approve", apiReq(sUST, "user_id", aID)), "")
 	lcWant(t, "approved user's session", inst.Do("GET", "/zato/sso/user", apiReq(aUST)), "")
 }
@@ -403,13 +403,13 @@ func TestChangePassword(t *testing.T) {
 		lcWant(t, "too short", change(aUST, "new_password", "Ab1", "old_password", nodetest.Password), "E003002")
 		lcWant(t, "too long", change(aUST, "new_password", strings.Repeat("x", 257), "old_password", nodetest.Password), "E003003")
 		lcWant(t, "rejected word", change(aUST, "new_password", "MyPassword-77", "old_password", nodetest.Password), "E003001")
-		lcWant(t, "another user's password (D25)", change(aUST, "user_id", bID, "new_password", pw2), "E005001")
+		lcWant(t, "another user's password (API.md#d25)", change(aUST, "user_id", bID, "new_password", pw2), "E005001")
 		setFlag(aID)
 		lcWant(t, "change", change(aUST, "new_password", pw2, "old_password", nodetest.Password,
 			"must_change", true, "password_expiry", 3), "")
 		u := lcGetUser(t, inst, sUST, aID)
 		if u["password_must_change"] != false {
-			t.Fatalf("password_must_change = %v, want false (cleared for the owner, must_change ignored, D25)", u["password_must_change"])
+			t.Fatalf("password_must_change = %v, want false (cleared for the owner, must_change ignored, API.md#d25)", u["password_must_change"])
 		}
 		lcNear(t, "password_expiry", lcTime(t, u["password_expiry"]), time.Now().Add(730*24*time.Hour))
 		lcNear(t, "password_last_set", lcTime(t, u["password_last_set"]), time.Now())
@@ -429,7 +429,7 @@ func TestChangePassword(t *testing.T) {
 			"must_change", true, "password_expiry", 10), "")
 		u := lcGetUser(t, inst, sUST, sID)
 		if u["password_must_change"] != true {
-			t.Fatalf("password_must_change = %v, want true (honoured for a super-user, D25)", u["password_must_change"])
+			t.Fatalf("password_must_change = %v, want true (honoured for a super-user, API.md#d25)", u["password_must_change"])
 		}
 		lcNear(t, "password_expiry", lcTime(t, u["password_expiry"]), time.Now().Add(10*24*time.Hour))
 	})
@@ -491,7 +491,7 @@ func TestLogin_AccountChecks(t *testing.T) {
 
 	t.Run("account_state", func(t *testing.T) {
 		create("login-unapproved")
-		lcWant(t, "not approved (D15)", lcLoginCode(inst, "login-unapproved", nodetest.Password), "E005004")
+		lcWant(t, "not approved (API.md#d15)", lcLoginCode(inst, "login-unapproved", nodetest.Password), "E005004")
 		lcWant(t, "not approved, wrong password", lcLoginCode(inst, "login-unapproved", "Wrong-Pass-99"), "E005001")
 		create("login-unconfirmed", "auto_approve", true, "sign_up_status", "before_confirmation")
 		lcWant(t, "not confirmed", lcLoginCode(inst, "login-unconfirmed", nodetest.Password), "E005003")
@@ -502,7 +502,7 @@ func TestLogin_AccountChecks(t *testing.T) {
 	t.Run("must_change_password", func(t *testing.T) {
 		create("login-must", "auto_approve", true, "password_must_change", true)
 		lcWant(t, "no new_password", lcLoginCode(inst, "login-must", nodetest.Password), "E003007")
-		lcWant(t, "invalid new_password (D17)", lcLoginCode(inst, "login-must", nodetest.Password, "new_password", "short"), "E003002")
+		lcWant(t, "invalid new_password (API.md#d17)", lcLoginCode(inst, "login-must", nodetest.Password, "new_password", "short"), "E003002")
 		lcWant(t, "new_password", lcLoginCode(inst, "login-must", nodetest.Password, "new_password", "Brand-New-Pass-5"), "")
 		lcWant(t, "old password after the change", lcLoginCode(inst, "login-must", nodetest.Password), "E005001")
 		lcWant(t, "new password, no change needed", lcLoginCode(inst, "login-must", "Brand-New-Pass-5"), "")
@@ -541,7 +541,7 @@ func TestLogin_AccountChecks(t *testing.T) {
 		patch(must, "password_expiry", domain.FormatTime(time.Now().Add(10*24*time.Hour)))
 		r = lcLoginCode(inst, "login-soon-must", nodetest.Password, "new_password", "Brand-New-Pass-6")
 		if r.Status != 200 || r.Body["status"] != "ok" {
-			t.Fatalf("login with a new password = %d %s, want a plain success (D18)", r.Status, r.Raw)
+			t.Fatalf("login with a new password = %d %s, want a plain success (API.md#d18)", r.Status, r.Raw)
 		}
 	})
 }

@@ -235,7 +235,7 @@ func TestReplicas_ConcurrentWritesToOneUser(t *testing.T) {
 
 // TestReplicas_UndecryptableValueIs500: an encrypted value that the reading
 // instance's key cannot open is a server failure, E008004 with HTTP 500,
-// never E008002 (4.6); other attributes stay readable.
+// never E008002 (docs/API.md#expiration-and-encryption); other attributes stay readable.
 func TestReplicas_UndecryptableValueIs500(t *testing.T) {
 	url, _ := nodetest.StartNATS(t)
 	otherKeys, err := sso.ParseKeyring(sso.NewKey())

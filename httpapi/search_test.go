@@ -78,7 +78,7 @@ func TestSearch(t *testing.T) {
 		want(t, "approval_status", search("approval_status", "before_decision"), "se-u2")
 		lcWant(t, "blank name criterion", inst.Do("GET", "/zato/sso/user/search", apiReq(sUST, "last_name", "  ")), "E008002")
 		lcWant(t, "bad name_op", inst.Do("GET", "/zato/sso/user/search", apiReq(sUST, "first_name", "x", "name_op", "xor")), "E008002")
-		lcWant(t, "e-mail while encrypted (D31)", inst.Do("GET", "/zato/sso/user/search", apiReq(sUST, "email", "a@example.com")), "E008002")
+		lcWant(t, "e-mail while encrypted (API.md#d31)", inst.Do("GET", "/zato/sso/user/search", apiReq(sUST, "email", "a@example.com")), "E008002")
 	})
 
 	t.Run("pagination", func(t *testing.T) {

@@ -1,8 +1,8 @@
-// Package httpapi serves the SSO REST API of SPEC.md (Zato's /zato/sso/...
+// Package httpapi serves the SSO REST API of docs/API.md (Zato's /zato/sso/...
 // endpoints) over Echo v4, with Zato's request and response shapes.
 //
 // Every handler parses its input (JSON body whatever the Content-Type, query
-// string on every method), checks it in SPEC 1.5's order, calls the sso
+// string on every method), checks it in docs/API.md#processing-order's order, calls the sso
 // service and writes the envelope. One error handler turns every error into
 // the documented status code; clients see a correlation id, never internal
 // error text.
@@ -34,7 +34,7 @@ import (
 // Options configures the HTTP layer.
 type Options struct {
 	// TrustProxy takes the remote address from the first X-Forwarded-For
-	// entry instead of the TCP peer (SPEC 3.4).
+	// entry instead of the TCP peer (docs/API.md#account-checks).
 	TrustProxy bool
 	// Ready reports whether the service can answer (GET /healthz).
 	Ready func(ctx context.Context) error
@@ -251,7 +251,7 @@ func (s *Server) recoverPanic(c echo.Context) {
 }
 
 // newCID returns a correlation id: 96 random bits as 24 lower-case hex
-// characters (SPEC 1.3). A cid must be unique, not secret, so it comes from
+// characters (docs/API.md#envelope). A cid must be unique, not secret, so it comes from
 // math/rand/v2, the runtime's per-thread ChaCha8 generator seeded by the
 // system, rather than a crypto/rand read per request.
 func newCID() string {
@@ -273,7 +273,7 @@ func cid(c echo.Context) string {
 }
 
 // field is one key of a response, written in order after cid and status.
-// A nil value is left out (SPEC 1.3); a time.Time is written as SPEC 1.6
+// A nil value is left out (docs/API.md#envelope); a time.Time is written as docs/API.md#time-format
 // says.
 type field struct {
 	key string
@@ -312,11 +312,11 @@ func (s *Server) write(c echo.Context, code int, status string, sub []string, fi
 		return err
 	}
 	buf = append(buf, '}')
-	return c.Blob(code, "application/json; charset=utf-8", buf) // SPEC 1.3
+	return c.Blob(code, "application/json; charset=utf-8", buf) // docs/API.md#envelope
 }
 
 // appendObject appends a JSON object of fields in order, leaving out nil
-// values (SPEC 1.3).
+// values (docs/API.md#envelope).
 func appendObject(buf []byte, fields []field) ([]byte, error) {
 	buf, err := appendFields(append(buf, '{'), fields, false)
 	if err != nil {
@@ -376,7 +376,7 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 	return append(buf, b...), err
 }
 
-// appendTime appends t as a JSON string in SPEC 1.6's format, exactly as
+// appendTime appends t as a JSON string in docs/API.md#time-format's format, exactly as
 // domain.FormatTime writes it, but without time.Format's layout parsing
 // and a string per time: an attribute answer holds three.
 func appendTime(buf []byte, t time.Time) []byte {
@@ -461,7 +461,7 @@ func appendJSONString(buf []byte, s string) []byte {
 	return append(buf, '"')
 }
 
-// handleError is the one place errors become responses (SPEC 1.4).
+// handleError is the one place errors become responses (docs/API.md#http-status).
 func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -567,7 +567,7 @@ func meta(c echo.Context, app string) sso.Meta {
 	return sso.Meta{CID: cid(c), App: app, RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent()}
 }
 
-// begin runs steps 2 to 4 of SPEC 1.5 common to every endpoint: parse,
+// begin runs steps 2 to 4 of docs/API.md#processing-order common to every endpoint: parse,
 // check that current_app, the endpoint's other required keys and (when
 // token is set) the caller token are present, then check the app.
 func (s *Server) begin(c echo.Context, token bool, required ...string) (*input, string, error) {

@@ -123,7 +123,7 @@ func TestSessionAttrs(t *testing.T) {
 			t.Fatal("a refused request changed a1's attributes")
 		}
 		lcWant(t, "target that does not resolve", do("GET", saPath, a1, "name", "step", "target_ust", "gAAAAAnonsense"), "E007001")
-		lcWant(t, "raw session id as target (D28)", do("GET", saPath, a1, "name", "step",
+		lcWant(t, "raw session id as target (API.md#d28)", do("GET", saPath, a1, "name", "step",
 			"target_ust", nodetest.SessionID(t, a1)), "E007001")
 	})
 

@@ -24,8 +24,8 @@ func appendList[T any](buf []byte, items []T, fields func(T) ([]byte, error)) ([
 	return append(buf, ']'), nil
 }
 
-// sessionItem is one session of the list (SPEC 6.15). It holds no token of
-// any form, sealed or internal (D27).
+// sessionItem is one session of the list (docs/API.md#session-list). It holds no token of
+// any form, sealed or internal (docs/API.md#d27).
 func sessionItem(s *domain.Session) ([]byte, error) {
 	history, err := appendList(nil, s.History, func(h domain.HistoryEntry) ([]byte, error) {
 		return appendObject(nil, []field{
@@ -54,7 +54,7 @@ func sessionItem(s *domain.Session) ([]byte, error) {
 	return appendObject(nil, fields)
 }
 
-// verifySession is POST /zato/sso/user/session (SPEC 6.14).
+// verifySession is POST /zato/sso/user/session (docs/API.md#session).
 func (s *Server) verifySession(c echo.Context) error {
 	in, ust, m, err := s.authed(c)
 	if err != nil {
@@ -71,7 +71,7 @@ func (s *Server) verifySession(c echo.Context) error {
 	return s.reply(c, field{"is_valid", ok})
 }
 
-// getSession is GET /zato/sso/user/session (SPEC 6.14).
+// getSession is GET /zato/sso/user/session (docs/API.md#session).
 func (s *Server) getSession(c echo.Context) error {
 	in, ust, m, err := s.authed(c)
 	if err != nil {
@@ -92,7 +92,7 @@ func (s *Server) getSession(c echo.Context) error {
 		field{"user_agent", sess.UserAgent})
 }
 
-// renewSession is PATCH /zato/sso/user/session (SPEC 6.14).
+// renewSession is PATCH /zato/sso/user/session (docs/API.md#session).
 func (s *Server) renewSession(c echo.Context) error {
 	_, ust, m, err := s.authed(c)
 	if err != nil {
@@ -105,7 +105,7 @@ func (s *Server) renewSession(c echo.Context) error {
 	return s.reply(c, field{"expiration_time", domain.FormatTime(expires)})
 }
 
-// listSessions is GET /zato/sso/user/session/list (SPEC 6.15).
+// listSessions is GET /zato/sso/user/session/list (docs/API.md#session-list).
 func (s *Server) listSessions(c echo.Context) error {
 	in, ust, m, err := s.authed(c)
 	if err != nil {

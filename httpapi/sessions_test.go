@@ -43,7 +43,7 @@ func TestSessions(t *testing.T) {
 		if r := session("POST", sUST, "target_ust", b1); r.Body["is_valid"] != false {
 			t.Fatalf("verify a locked user's session = %s, want is_valid false", r.Raw)
 		}
-		// GET shows it all the same: no account check on GET (D33).
+		// GET shows it all the same: no account check on GET (docs/API.md#d33).
 		lcWant(t, "GET a locked user's session", session("GET", sUST, "target_ust", b1), "")
 		lcWant(t, "unlock bob", inst.Do("DELETE", "/zato/sso/user/lock", apiReq(sUST, "user_id", bID)), "")
 	})
@@ -113,7 +113,7 @@ func TestSessions(t *testing.T) {
 		if lcTime(t, items[0].(map[string]any)["creation_time"]).After(lcTime(t, items[1].(map[string]any)["creation_time"])) {
 			t.Fatalf("list not sorted by creation_time: %s", r.Raw)
 		}
-		// No token in any form (D27): neither a UST nor an internal id.
+		// No token in any form (docs/API.md#d27): neither a UST nor an internal id.
 		for _, tok := range []string{a1, a2, nodetest.SessionID(t, a1), nodetest.SessionID(t, a2), "gAAAAA", "zust"} {
 			if strings.Contains(string(r.Raw), tok) {
 				t.Fatalf("list contains %q: %s", tok, r.Raw)

@@ -61,7 +61,7 @@ func TestSignup(t *testing.T) {
 		if k := lcKinds(inst.OwnerEvents(domain.UserOwner(u.ID))); k[len(k)-1] != domain.KindUserSignupConfirmed {
 			t.Fatalf("user events = %v, want user.signup_confirmed last", k)
 		}
-		lcWant(t, "confirm again (D30)", suConfirm(inst, "confirm_token", token), "E005007")
+		lcWant(t, "confirm again (API.md#d30)", suConfirm(inst, "confirm_token", token), "E005007")
 		lcWant(t, "login before approval", lcLoginCode(inst, "su-alice", nodetest.Password), "E005004")
 		lcWant(t, "approve", inst.Do("POST", "/zato/sso/user/approve", apiReq(sUST, "user_id", u.ID)), "")
 		inst.Login("su-alice", nodetest.Password)
@@ -82,7 +82,7 @@ func TestSignup(t *testing.T) {
 		lcWant(t, "password policy, informed by its own switch", suSignup(inst, "username", "su-bob", "password", "short"), "E003002")
 		// E-mail checks are off while e-mails are encrypted: none needed.
 		lcWant(t, "no e-mail", suSignup(inst, "username", "su-bob", "password", nodetest.Password), "")
-		lcWant(t, "unknown app in app_list (D29)", suSignup(inst, "username", "su-x", "password", nodetest.Password, "app_list", []string{"CRM", "Nope"}), "E004001")
+		lcWant(t, "unknown app in app_list (API.md#d29)", suSignup(inst, "username", "su-x", "password", nodetest.Password, "app_list", []string{"CRM", "Nope"}), "E004001")
 		lcWant400(t, "no password", suSignup(inst, "username", "su-y"), "E008003")
 		lcWant400(t, "no username", suSignup(inst, "password", nodetest.Password), "E008003")
 		lcWant(t, "app_list not a list of strings", suSignup(inst, "username", "su-y", "password", nodetest.Password, "app_list", []int{1}), "E008002")
@@ -113,12 +113,12 @@ func TestSignup_ChecksWhenDisclosedAndEmailsInPlaintext(t *testing.T) {
 		codes []string
 	}{
 		{"signup not allowed from the app", []any{"current_app", "Portal", "username", "sud-b", "email", "b@example.com"}, []string{"E004002"}},
-		{"both taken (D29)", []any{"username", "sud-alice", "email", "alice@example.com"}, []string{"E001002", "E002002"}},
+		{"both taken (API.md#d29)", []any{"username", "sud-alice", "email", "alice@example.com"}, []string{"E001002", "E002002"}},
 		{"username taken", []any{"username", "sud-alice", "email", "other@example.com"}, []string{"E001002"}},
 		{"e-mail taken", []any{"username", "sud-new", "email", "alice@example.com"}, []string{"E002002"}},
 		{"username too long", []any{"username", long, "email", "b@example.com"}, []string{"E001003"}},
 		{"username with whitespace", []any{"username", "sud b", "email", "b@example.com"}, []string{"E001004"}},
-		{"username with a rejected word, any case (D29)", []any{"username", "xAdMiNx", "email", "b@example.com"}, []string{"E001001"}},
+		{"username with a rejected word, any case (API.md#d29)", []any{"username", "xAdMiNx", "email", "b@example.com"}, []string{"E001001"}},
 		{"empty username", []any{"username", "", "email", "b@example.com"}, []string{"E001001"}},
 		{"password too short", []any{"username", "sud-b", "email", "b@example.com", "password", "Ab1"}, []string{"E003002"}},
 		{"e-mail missing", []any{"username", "sud-b"}, []string{"E002005"}},

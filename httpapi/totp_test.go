@@ -55,7 +55,7 @@ func TestTOTP(t *testing.T) {
 			t.Fatalf("totp_label = %v, want \"\" (default)", u["totp_label"])
 		}
 		for _, bad := range []string{"ABCDEFGHIJKLMNO", "ABCDEFGHIJKLMNO1", "ABCDEFGHIJKLMNOP====", "ABCD EFGH IJKL MNOP"} {
-			lcWant(t, "key "+bad+" (D26)", setKey(aUST, "totp_key", bad), "E008002")
+			lcWant(t, "key "+bad+" (API.md#d26)", setKey(aUST, "totp_key", bad), "E008002")
 		}
 	})
 

@@ -9,7 +9,7 @@ import (
 	"github.com/ssoattr/ssoattr/sso"
 )
 
-// login is POST /zato/sso/user/login (SPEC 6.2).
+// login is POST /zato/sso/user/login (docs/API.md#login).
 func (s *Server) login(c echo.Context) (err error) {
 	if m := s.opt.Metrics; m != nil {
 		defer func() { m.Login(loginOutcome(err)) }()
@@ -44,7 +44,7 @@ func (s *Server) login(c echo.Context) (err error) {
 	return s.reply(c, field{"ust", res.UST})
 }
 
-// logout is POST /zato/sso/user/logout (SPEC 6.3): ok whatever the token.
+// logout is POST /zato/sso/user/logout (docs/API.md#logout): ok whatever the token.
 func (s *Server) logout(c echo.Context) error {
 	in, app, err := s.begin(c, true)
 	if err != nil {
@@ -84,7 +84,7 @@ func userFields(f map[string]any) []field {
 	return out
 }
 
-// userFieldOrder is the order user fields are written in (SPEC 6.16).
+// userFieldOrder is the order user fields are written in (docs/API.md#user-fields).
 var userFieldOrder = []string{"user_id", "username", "email", "display_name", "first_name",
 	"middle_name", "last_name", "is_totp_enabled", "totp_label", "is_active", "is_internal",
 	"is_super_user", "is_approval_needed", "approval_status", "approval_status_mod_time",
@@ -92,7 +92,7 @@ var userFieldOrder = []string{"user_id", "username", "email", "display_name", "f
 	"password_expiry", "password_last_set", "password_is_set", "password_must_change",
 	"sign_up_status", "sign_up_time", "login_failures", "login_refused_until"}
 
-// getUser is GET /zato/sso/user (SPEC 6.4).
+// getUser is GET /zato/sso/user (docs/API.md#get-user).
 func (s *Server) getUser(c echo.Context) error {
 	in, ust, m, err := s.authed(c)
 	if err != nil {
@@ -109,7 +109,7 @@ func (s *Server) getUser(c echo.Context) error {
 	return s.reply(c, userFields(f)...)
 }
 
-// createUser is POST /zato/sso/user (SPEC 6.5).
+// createUser is POST /zato/sso/user (docs/API.md#create-user).
 func (s *Server) createUser(c echo.Context) error {
 	in, ust, m, err := s.authed(c)
 	if err != nil {
@@ -145,7 +145,7 @@ func (s *Server) createUser(c echo.Context) error {
 		return err
 	}
 	if nu.SignUpStatus != "" && nu.SignUpStatus != domain.SignupFinal && nu.SignUpStatus != domain.SignupBeforeConfirmation {
-		return domain.ErrInvalidInput // D21
+		return domain.ErrInvalidInput // docs/API.md#d21
 	}
 	f, err := s.svc.CreateUser(c.Request().Context(), m, ust, nu)
 	if err != nil {
@@ -157,7 +157,7 @@ func (s *Server) createUser(c echo.Context) error {
 func (s *Server) approve(c echo.Context) error { return s.setApproval(c, true) }
 func (s *Server) reject(c echo.Context) error  { return s.setApproval(c, false) }
 
-// setApproval is POST /zato/sso/user/approve and /reject (SPEC 6.8).
+// setApproval is POST /zato/sso/user/approve and /reject (docs/API.md#approve-and-reject).
 func (s *Server) setApproval(c echo.Context, approve bool) error {
 	in, ust, m, err := s.authed(c, "user_id")
 	if err != nil {

@@ -26,7 +26,7 @@ var (
 	timePattern   = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$`)
 )
 
-// SPEC 6.16: the regular set (without the optional names and e-mail) and
+// docs/API.md#user-fields: the regular set (without the optional names and e-mail) and
 // the super-user set.
 var (
 	regularFields = []string{"user_id", "username", "is_totp_enabled", "totp_label"}
@@ -81,7 +81,7 @@ func TestLogin(t *testing.T) {
 		apiWant(t, "unknown user", apiLoginAs(inst, "nobody", nodetest.Password), "E005001")
 		apiWant(t, "empty password", apiLoginAs(inst, "alice", ""), "E005001")
 		apiWant(t, "null username", inst.Do("POST", apiLogin, map[string]any{"username": nil, "password": nodetest.Password, "current_app": "CRM"}), "E005001")
-		// Account state is never shown without the right password (2.1).
+		// Account state is never shown without the right password (docs/API.md#disclosure).
 		apiWant(t, "locked, wrong password", apiLoginAs(inst, "locked", "Wrong-Horse-7-Battery"), "E005001")
 		apiWant(t, "unapproved, wrong password", apiLoginAs(inst, "pending", "Wrong-Horse-7-Battery"), "E005001")
 	})
@@ -155,7 +155,7 @@ func TestGetUser(t *testing.T) {
 			}
 		}
 	})
-	t.Run("own user_id as a regular user is allowed (D20)", func(t *testing.T) {
+	t.Run("own user_id as a regular user is allowed (API.md#d20)", func(t *testing.T) {
 		r := inst.Do("GET", apiUser, apiReq(alice, "user_id", aliceID))
 		apiWant(t, "GET /user with own user_id", r, "")
 		if r.Body["user_id"] != aliceID || r.Body["is_super_user"] != nil {
@@ -182,7 +182,7 @@ func TestGetUser(t *testing.T) {
 		}
 		for _, k := range []string{"approval_status_mod_time", "password_expiry", "password_last_set", "sign_up_time"} {
 			if s, _ := r.Body[k].(string); !timePattern.MatchString(s) {
-				t.Errorf("%s = %#v, want a SPEC 1.6 date-time", k, r.Body[k])
+				t.Errorf("%s = %#v, want a date-time (docs/API.md#time-format)", k, r.Body[k])
 			}
 		}
 		self := inst.Do("GET", apiUser, apiReq(root))
@@ -220,7 +220,7 @@ func TestCreateUser(t *testing.T) {
 		apiWant(t, "create alice again", inst.Do("POST", apiUser, apiReq(root, "username", "alice")), "E001002")
 		apiWant(t, "create root's name", inst.Do("POST", apiUser, apiReq(root, "username", "root")), "E001002")
 	})
-	t.Run("bad enum and bool values are E008002 (D21)", func(t *testing.T) {
+	t.Run("bad enum and bool values are E008002 (API.md#d21)", func(t *testing.T) {
 		apiWant(t, "sign_up_status", inst.Do("POST", apiUser, apiReq(root, "username", "x1", "sign_up_status", "done")), "E008002")
 		apiWant(t, "is_locked", inst.Do("POST", apiUser, apiReq(root, "username", "x2", "is_locked", "maybe")), "E008002")
 		apiWant(t, "auto_approve", inst.Do("POST", apiUser, apiReq(root, "username", "x3", "auto_approve", []int{1})), "E008002")

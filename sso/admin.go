@@ -96,7 +96,7 @@ func (s *Service) ResetPasswordByName(ctx context.Context, m Meta, username stri
 }
 
 // LoginAs opens a session for the user without credentials (CLI login) and
-// returns its UST. The account must still pass checks 2 to 5 of SPEC 3.4.
+// returns its UST. The account must still pass checks 2 to 5 of docs/API.md#account-checks.
 func (s *Service) LoginAs(ctx context.Context, m Meta, username string) (string, error) {
 	u, err := s.userByName(ctx, username)
 	if err != nil {

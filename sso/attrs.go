@@ -11,9 +11,9 @@ import (
 
 // AttrScope selects whose attributes an operation acts on.
 type AttrScope struct {
-	// Session selects session attributes (SPEC 5) instead of user attributes.
+	// Session selects session attributes (docs/API.md#session-attributes) instead of user attributes.
 	Session bool
-	// UserID is the target user of user attributes (SPEC 3.5; empty: the caller).
+	// UserID is the target user of user attributes (docs/API.md#target-user; empty: the caller).
 	// Session attributes ignore it.
 	UserID string
 	// TargetUST is the session of session attributes (empty: the caller's).
@@ -25,7 +25,7 @@ type AttrScope struct {
 type AttrItem struct {
 	domain.AttrWrite
 	// UserID overrides the scope's target user for this item (user
-	// attributes, many mode; SPEC 4.4).
+	// attributes, many mode; docs/API.md#many-mode).
 	UserID string
 }
 
@@ -36,7 +36,7 @@ type AttrResult struct {
 }
 
 // begin is the start of every authenticated operation: the read-your-writes
-// barrier, then authentication (SPEC 3.3).
+// barrier, then authentication (docs/API.md#caller-authentication).
 func (s *Service) begin(ctx context.Context, ust string, m Meta) (*Caller, error) {
 	if err := s.Sync(ctx); err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func (s *Service) attrOwner(c *Caller, scope AttrScope, itemUserID string) (doma
 }
 
 // WriteAttrs creates (OpCreate), sets (OpSet) or updates (OpUpdate) the items,
-// all or nothing (SPEC 4.4). Each owner touched gets one event; a write to
+// all or nothing (docs/API.md#many-mode). Each owner touched gets one event; a write to
 // several owners (a super-user's many-mode list naming several users) is one
 // atomic batch. It returns the first failing item's error: ErrAttrExists,
 // ErrNoSuchAttr, ErrNotAllowed, ErrNoSuchUser, ErrInvalidInput, or an
@@ -196,7 +196,7 @@ func (ws *ownerWrites) find(o domain.Owner) (int, bool) {
 }
 
 // DeleteAttrs removes the named attributes; names that are not live are
-// ignored (SPEC 4.5). Nothing is appended when none of them is live.
+// ignored (docs/API.md#attribute-operations). Nothing is appended when none of them is live.
 func (s *Service) DeleteAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, names []string) error {
 	if err := domain.CheckNames(names, s.cfg.MaxItems); err != nil {
 		return err
@@ -222,7 +222,7 @@ func (s *Service) DeleteAttrs(ctx context.Context, m Meta, ust string, scope Att
 
 // GetAttrs returns the named attributes, one result per distinct name in the
 // order asked. With decrypt, encrypted values come back as plaintext; a value
-// that cannot be decrypted is an internal error (SPEC 4.6). More names than
+// that cannot be decrypted is an internal error (docs/API.md#expiration-and-encryption). More names than
 // Config.MaxItems is domain.ErrInvalidInput.
 func (s *Service) GetAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, names []string, decrypt bool) ([]AttrResult, error) {
 	if err := domain.CheckNames(names, s.cfg.MaxItems); err != nil {

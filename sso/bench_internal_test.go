@@ -44,7 +44,7 @@ func benchServiceWith(b *testing.B, change func(*Config)) (s *Service, regular, 
 	return s, regular, super, keys.SealUST(regular.Session.ID)
 }
 
-// BenchmarkTargetUser is target-user resolution (SPEC 3.5): the caller
+// BenchmarkTargetUser is target-user resolution (docs/API.md#target-user): the caller
 // itself, and a super-user naming another user.
 func BenchmarkTargetUser(b *testing.B) {
 	s, regular, super, _ := benchService(b)
@@ -100,7 +100,7 @@ func BenchmarkAttrOwner(b *testing.B) {
 	}
 }
 
-// BenchmarkAuthenticate is SPEC 3.3/3.4 for a token already opened once
+// BenchmarkAuthenticate is docs/API.md#caller-authentication/docs/API.md#account-checks for a token already opened once
 // (the cache) and for one never seen (the Fernet work).
 func BenchmarkAuthenticate(b *testing.B) {
 	s, regular, _, ust := benchService(b)

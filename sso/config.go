@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Config holds the SSO settings of SPEC 1.8. DefaultConfig returns Zato's
+// Config holds the SSO settings of docs/API.md#configuration. DefaultConfig returns Zato's
 // defaults; the zero value is not usable.
 type Config struct {
 	AppsAll                 []string
@@ -100,7 +100,7 @@ const (
 	DefaultHashWait  = 5 * time.Second
 )
 
-// DefaultConfig returns the defaults of SPEC 1.8 (Zato's generated sso.conf).
+// DefaultConfig returns the defaults of docs/API.md#configuration (Zato's generated sso.conf).
 func DefaultConfig() Config {
 	return Config{
 		AppsAll:                 []string{"CRM"},
@@ -163,7 +163,7 @@ func containsFold(s string, words []string) bool {
 	return false
 }
 
-// CheckApp is step 4 of SPEC 1.5: current_app must be one of apps.all.
+// CheckApp is step 4 of docs/API.md#processing-order: current_app must be one of apps.all.
 func (s *Service) CheckApp(app string) error {
 	if contains(s.cfg.AppsAll, app) {
 		return nil

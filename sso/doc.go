@@ -1,4 +1,4 @@
-// Package sso carries out the SSO operations of SPEC.md: authentication,
+// Package sso carries out the SSO operations of docs/API.md: authentication,
 // users, sessions and attributes. It reads the current state from a View,
 // decides with package domain which events follow, and appends them through
 // a Store, expecting each owner's last sequence. When another writer got

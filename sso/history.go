@@ -124,7 +124,7 @@ func parseCursor(s string) (cursor, error) {
 	return cursor{seq, idx}, nil
 }
 
-// AttrHistory returns the changes of the target's attributes (SPEC 4 and 5
+// AttrHistory returns the changes of the target's attributes (docs/API.md#user-attributes and docs/API.md#session-attributes
 // targets: user_id, or target_ust), one page at a time, read from the
 // stream's subject of that owner. Regular users see only their own
 // attributes. A super-user may read the history of a deleted user; the

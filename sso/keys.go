@@ -107,7 +107,7 @@ func (k *Keyring) SealUST(sessionID string) string {
 }
 
 // OpenUST returns the internal session id sealed in ust, or
-// domain.ErrNoSuchSession. A raw "zust" id is not a UST (SPEC D28), and
+// domain.ErrNoSuchSession. A raw "zust" id is not a UST (docs/API.md#d28), and
 // neither is any spelling of a token but the one SealUST made (see
 // canonicalToken). Opened tokens are cached, so the hot path skips the
 // HMAC and AES work.

@@ -11,7 +11,7 @@ import (
 )
 
 // Field is one field of an update whose null and absent mean different
-// things (SPEC 6.6): Sent reports that the key was present, Null that its
+// things (docs/API.md#update-user): Sent reports that the key was present, Null that its
 // value was JSON null; otherwise Value holds it.
 type Field[T any] struct {
 	Sent  bool
@@ -22,7 +22,7 @@ type Field[T any] struct {
 // Set returns a Field sent with v.
 func Set[T any](v T) Field[T] { return Field[T]{Sent: true, Value: v} }
 
-// UserUpdate is the input of PATCH /zato/sso/user (SPEC 6.6). The HTTP layer
+// UserUpdate is the input of PATCH /zato/sso/user (docs/API.md#update-user). The HTTP layer
 // turns a null sent for IsLocked, PasswordExpiry or PasswordMustChange into
 // an absent field, as the table says.
 type UserUpdate struct {
@@ -67,7 +67,7 @@ func (up *UserUpdate) changed() []string {
 	return out
 }
 
-// check is the input step of SPEC 1.5 (step 5) for an update: something to
+// check is the input step of docs/API.md#processing-order (step 5) for an update: something to
 // change (domain.ErrMissingInput), and values of the right form
 // (domain.ErrInvalidInput).
 func (up *UserUpdate) check() error {
@@ -77,7 +77,7 @@ func (up *UserUpdate) check() error {
 	if up.Username.Sent && (up.Username.Null || !domain.ValidUsername(up.Username.Value)) {
 		return domain.ErrInvalidInput
 	}
-	if up.IsTOTPEnabled.Sent && up.IsTOTPEnabled.Null { // D22
+	if up.IsTOTPEnabled.Sent && up.IsTOTPEnabled.Null { // docs/API.md#d22
 		return domain.ErrInvalidInput
 	}
 	if f := up.SignUpStatus; f.Sent && (f.Null || f.Value != domain.SignupBeforeConfirmation && f.Value != domain.SignupFinal) {
@@ -115,7 +115,7 @@ func (s *Service) applyUpdate(up *UserUpdate, u *domain.User, by string, now tim
 		}
 	}
 	// The search matches names case-insensitively against these fields
-	// themselves, so clearing one clears its "search copy" too (D22).
+	// themselves, so clearing one clears its "search copy" too (docs/API.md#d22).
 	nullable(up.DisplayName, &u.DisplayName)
 	nullable(up.FirstName, &u.FirstName)
 	nullable(up.MiddleName, &u.MiddleName)
@@ -126,7 +126,7 @@ func (s *Service) applyUpdate(up *UserUpdate, u *domain.User, by string, now tim
 	if up.TOTPLabel.Sent {
 		u.TOTPLabel = "" // the default label
 		if !up.TOTPLabel.Null && up.TOTPLabel.Value != "" {
-			u.TOTPLabel = s.keys.EncryptString(up.TOTPLabel.Value) // D22
+			u.TOTPLabel = s.keys.EncryptString(up.TOTPLabel.Value) // docs/API.md#d22
 		}
 	}
 	if up.IsLocked.Sent {
@@ -146,12 +146,12 @@ func (s *Service) applyUpdate(up *UserUpdate, u *domain.User, by string, now tim
 	}
 }
 
-// UpdateUser is PATCH /zato/sso/user (SPEC 6.6): the caller's own account,
+// UpdateUser is PATCH /zato/sso/user (docs/API.md#update-user): the caller's own account,
 // or, for a super-user, the one userID names. An absent field is left as
 // it is; a null one is set to null. It returns domain.ErrMissingInput when
 // nothing is to be changed, domain.ErrInvalidInput for a bad value or a
 // super-user-only field sent by a regular user, domain.ErrUsernameExists when
-// the new username is taken, and the TUR errors of SPEC 3.5.
+// the new username is taken, and the TUR errors of docs/API.md#target-user.
 //
 // A rename is one atomic batch: the claim of the new username, the new
 // account, the release of the old username. Two writers renaming to the same
@@ -201,10 +201,10 @@ func (s *Service) UpdateUser(ctx context.Context, m Meta, ust, userID string, up
 	})
 }
 
-// DeleteUser is DELETE /zato/sso/user (SPEC 6.7): a super-user deletes
+// DeleteUser is DELETE /zato/sso/user (docs/API.md#delete-user): a super-user deletes
 // another account with its sessions, user attributes and session
 // attributes. It returns domain.ErrNotAllowed for a regular caller,
-// domain.ErrNoSuchUser for an unknown user (D23) and
+// domain.ErrNoSuchUser for an unknown user (docs/API.md#d23) and
 // domain.ErrInvalidOperation when the caller names themselves.
 func (s *Service) DeleteUser(ctx context.Context, m Meta, ust, userID string) error {
 	c, u, err := s.superTarget(ctx, m, ust, userID)
@@ -281,10 +281,9 @@ func (s *Service) recordRemovals(ctx context.Context, m Meta, actor string, gone
 	}
 }
 
-// SetLocked is POST (lock) and DELETE (unlock) /zato/sso/user/lock (SPEC
-// 6.9). Both record the caller in locked_by and the time in locked_time. It
+// SetLocked is POST (lock) and DELETE (unlock) /zato/sso/user/lock (docs/API.md#lock-and-unlock). Both record the caller in locked_by and the time in locked_time. It
 // returns domain.ErrNotAllowed for a regular caller and domain.ErrNoSuchUser
-// for an unknown user (D24).
+// for an unknown user (docs/API.md#d24).
 func (s *Service) SetLocked(ctx context.Context, m Meta, ust, userID string, locked bool) error {
 	c, u, err := s.superTarget(ctx, m, ust, userID)
 	if err != nil {
@@ -304,7 +303,7 @@ func (s *Service) setLocked(ctx context.Context, m Meta, by, id string, locked b
 	})
 }
 
-// PasswordChange is the input of PATCH /zato/sso/user/password (SPEC 6.10).
+// PasswordChange is the input of PATCH /zato/sso/user/password (docs/API.md#change-password).
 // Nil pointers are fields that were not sent.
 type PasswordChange struct {
 	UserID      string
@@ -325,7 +324,7 @@ func (s *Service) passwordExpiry(days *int64) time.Duration {
 	return time.Duration(min(*days, maxExpiryDays)) * 24 * time.Hour
 }
 
-// ChangePassword is PATCH /zato/sso/user/password (SPEC 6.10, D25). The
+// ChangePassword is PATCH /zato/sso/user/password (docs/API.md#change-password, docs/API.md#d25). The
 // caller is authenticated without the password-expiry check. Changing one's
 // own password needs the old one (domain.ErrNotAllowed when missing or
 // wrong); a super-user may change anyone's, and alone may set must_change
@@ -361,7 +360,7 @@ func (s *Service) ChangePassword(ctx context.Context, m Meta, ust string, in Pas
 	var mustChange *bool // nil: leave the flag as it is
 	expiry := s.cfg.PasswordExpiry
 	switch {
-	case !c.User.IsSuperUser: // own password: the flag is cleared (D25)
+	case !c.User.IsSuperUser: // own password: the flag is cleared (docs/API.md#d25)
 		mustChange = new(bool)
 	case own:
 		mustChange = new(bool)
@@ -393,11 +392,11 @@ func (s *Service) setPassword(ctx context.Context, m Meta, actor, id, password s
 	})
 }
 
-// SetTOTP is PATCH /zato/sso/user/totp (SPEC 6.11, D26): it sets the target
+// SetTOTP is PATCH /zato/sso/user/totp (docs/API.md#totp, docs/API.md#d26): it sets the target
 // user's TOTP key, generating one when key is empty, and its label (empty:
 // the default label), both stored encrypted. is_totp_enabled is not changed.
 // It returns the key now in force; domain.ErrInvalidInput for a key that is
-// not at least 16 base32 characters; the TUR errors of SPEC 3.5.
+// not at least 16 base32 characters; the TUR errors of docs/API.md#target-user.
 func (s *Service) SetTOTP(ctx context.Context, m Meta, ust, userID, key, label string) (string, error) {
 	if key != "" && !validTOTPKey(key) {
 		return "", domain.ErrInvalidInput

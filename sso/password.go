@@ -167,7 +167,7 @@ func (s *Service) checkPassword(ctx context.Context, hash, password string) (boo
 	return checkPassword(hash, password), nil
 }
 
-// checkPolicy applies the password policy of SPEC 6.10, in its order.
+// checkPolicy applies the password policy of docs/API.md#change-password, in its order.
 func (s *Service) checkPolicy(password string) error {
 	n := utf8.RuneCountInString(password)
 	var err error

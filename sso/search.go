@@ -9,7 +9,7 @@ import (
 	"github.com/ssoattr/ssoattr/domain"
 )
 
-// SearchQuery is the input of GET /zato/sso/user/search (SPEC 6.12). Empty
+// SearchQuery is the input of GET /zato/sso/user/search (docs/API.md#search). Empty
 // strings and nil pointers are criteria that were not sent.
 type SearchQuery struct {
 	UserID   string
@@ -33,7 +33,7 @@ type SearchResult struct {
 	Total, NumPages, PageSize, CurPage, PrevPage int
 	NextPage                                     int // 0 when there is none
 	HasPrevPage, HasNextPage                     bool
-	// Users are the accounts of the page as a super-user sees them (D31).
+	// Users are the accounts of the page as a super-user sees them (docs/API.md#d31).
 	Users []map[string]any
 }
 
@@ -114,7 +114,7 @@ func (q *SearchQuery) matcher(names []nameCriterion) func(*domain.User) bool {
 	}
 }
 
-// compareUsers is the order of SPEC 6.12: display_name (null first),
+// compareUsers is the order of docs/API.md#search: display_name (null first),
 // username, sign_up_time, user_id.
 func compareUsers(a, b *domain.User) int {
 	switch {
@@ -136,9 +136,9 @@ func compareUsers(a, b *domain.User) int {
 	return cmp.Compare(a.ID, b.ID)
 }
 
-// SearchUsers is GET /zato/sso/user/search (SPEC 6.12). The caller must be a
+// SearchUsers is GET /zato/sso/user/search (docs/API.md#search). The caller must be a
 // super-user (domain.ErrNotAllowed). Blank name criteria, an unknown name_op
-// and an e-mail search while e-mails are stored encrypted (D31) are
+// and an e-mail search while e-mails are stored encrypted (docs/API.md#d31) are
 // domain.ErrInvalidInput.
 func (s *Service) SearchUsers(ctx context.Context, m Meta, ust string, q SearchQuery) (SearchResult, error) {
 	names, err := q.check()

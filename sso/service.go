@@ -220,7 +220,7 @@ func (s *Service) session(ust string) (*domain.Session, uint64, error) {
 	return sess, seq, nil
 }
 
-// Authenticate is SPEC 3.3: the caller token must name a live session of an
+// Authenticate is docs/API.md#caller-authentication: the caller token must name a live session of an
 // existing user who passes the account-state checks of 3.4.
 func (s *Service) Authenticate(ust string, m Meta) (*Caller, error) {
 	return s.authenticate(ust, m, false)
@@ -246,7 +246,7 @@ func (s *Service) authenticate(ust string, m Meta, skipPasswordExpiry bool) (*Ca
 	return &Caller{User: u, Session: sess}, nil
 }
 
-// checkAddress is check 1 of SPEC 3.4, the IP allow-list.
+// checkAddress is check 1 of docs/API.md#account-checks, the IP allow-list.
 func (s *Service) checkAddress(username, remoteAddr string) error {
 	if s.cfg.UserAddressAllowAll[username] {
 		return nil
@@ -270,7 +270,7 @@ func (s *Service) checkAddress(username, remoteAddr string) error {
 	return domain.ErrNotAllowed
 }
 
-// targetUser is target-user resolution (SPEC 3.5).
+// targetUser is target-user resolution (docs/API.md#target-user).
 func (s *Service) targetUser(c *Caller, userID string) (*domain.User, error) {
 	if userID == "" || userID == c.User.ID {
 		return c.User, nil

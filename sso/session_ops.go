@@ -7,7 +7,7 @@ import (
 	"github.com/ssoattr/ssoattr/domain"
 )
 
-// History sources of SPEC 3.2.
+// History sources of docs/API.md#interaction-history.
 const (
 	sourceLogin = "login"
 	sourceRenew = "renew"
@@ -26,7 +26,7 @@ func cloneSession(s *domain.Session) *domain.Session {
 }
 
 // beginSuper authenticates a super-user caller of the session endpoints
-// (SPEC 6.14), whose target token is required: absent is
+// (docs/API.md#session), whose target token is required: absent is
 // domain.ErrNoSuchSession.
 func (s *Service) beginSuper(ctx context.Context, m Meta, ust, targetUST string) error {
 	c, err := s.begin(ctx, ust, m)
@@ -42,9 +42,9 @@ func (s *Service) beginSuper(ctx context.Context, m Meta, ust, targetUST string)
 	return nil
 }
 
-// VerifySession is POST /zato/sso/user/session (SPEC 6.14): it reports
+// VerifySession is POST /zato/sso/user/session (docs/API.md#session): it reports
 // whether targetUST names a live session whose user passes checks 2 to 5 of
-// SPEC 3.4 (no IP check, D33), without renewing it. The caller must be a
+// docs/API.md#account-checks (no IP check, docs/API.md#d33), without renewing it. The caller must be a
 // super-user (domain.ErrNotAllowed); an absent target is
 // domain.ErrNoSuchSession, any other failure on the target's side is false.
 func (s *Service) VerifySession(ctx context.Context, m Meta, ust, targetUST string) (bool, error) {
@@ -62,9 +62,9 @@ func (s *Service) VerifySession(ctx context.Context, m Meta, ust, targetUST stri
 	return u.CheckState(s.clock(), s.stateChecks()) == nil, nil
 }
 
-// SessionDetails is GET /zato/sso/user/session (SPEC 6.14): the target
+// SessionDetails is GET /zato/sso/user/session (docs/API.md#session): the target
 // session, which must be live (domain.ErrNoSuchSession); its user's account
-// state is not checked (D33). The caller must be a super-user.
+// state is not checked (docs/API.md#d33). The caller must be a super-user.
 func (s *Service) SessionDetails(ctx context.Context, m Meta, ust, targetUST string) (*domain.Session, error) {
 	if err := s.beginSuper(ctx, m, ust, targetUST); err != nil {
 		return nil, err
@@ -73,7 +73,7 @@ func (s *Service) SessionDetails(ctx context.Context, m Meta, ust, targetUST str
 	return sess, err
 }
 
-// RenewSession is PATCH /zato/sso/user/session (SPEC 6.14): the caller's own
+// RenewSession is PATCH /zato/sso/user/session (docs/API.md#session): the caller's own
 // session expires session.expiry from now, with a "renew" history entry. It
 // appends session.renewed with the whole new session and returns the new
 // expiration time.
@@ -99,7 +99,7 @@ func (s *Service) RenewSession(ctx context.Context, m Meta, ust string) (time.Ti
 	return expires, err
 }
 
-// ListSessions is GET /zato/sso/user/session/list (SPEC 6.15): the live
+// ListSessions is GET /zato/sso/user/session/list (docs/API.md#session-list): the live
 // sessions of the caller, or with targetUST of that session's user, oldest
 // first. A regular caller naming another user's session gets
 // domain.ErrNotAllowed; a target that does not resolve,

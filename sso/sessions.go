@@ -9,7 +9,7 @@ import (
 	"github.com/ssoattr/ssoattr/domain"
 )
 
-// LoginInput is the input of POST /zato/sso/user/login (SPEC 6.2). Nil
+// LoginInput is the input of POST /zato/sso/user/login (docs/API.md#login). Nil
 // pointers are fields that were not sent.
 type LoginInput struct {
 	Username    string
@@ -27,7 +27,7 @@ type LoginResult struct {
 	Warning string
 }
 
-// Login checks the credentials and account (SPEC 6.2) and opens a session.
+// Login checks the credentials and account (docs/API.md#login) and opens a session.
 func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult, error) {
 	if err := s.Sync(ctx); err != nil {
 		return LoginResult{}, err
@@ -76,7 +76,7 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 	if !contains(s.cfg.AppsLoginAllowed, m.App) {
 		return LoginResult{}, domain.Hide(domain.ErrAppInvalid, s.cfg.AppsInformIfAppInvalid)
 	}
-	// 4. Metadata from the body only for trusted apps (D16).
+	// 4. Metadata from the body only for trusted apps (docs/API.md#d16).
 	if in.RemoteAddr != nil || in.UserAgent != nil {
 		if !contains(s.cfg.AppsLoginMetadata, m.App) {
 			return LoginResult{}, domain.ErrMetadataNotAllowed
@@ -112,7 +112,7 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 		newHash = s.keys.EncryptString(plain)
 		expiry = domain.AddClamped(now, s.cfg.PasswordExpiry)
 	}
-	// 7. The about-to-expire threshold, against the expiry now in force (D18).
+	// 7. The about-to-expire threshold, against the expiry now in force (docs/API.md#d18).
 	var res LoginResult
 	if now.After(expiry.Add(-s.cfg.PasswordAboutToExpire)) {
 		switch {
@@ -162,7 +162,7 @@ func (s *Service) loginAddr(m Meta, in LoginInput) string {
 }
 
 // newSession returns a new session of u opened at now, with its first
-// history entry (SPEC 3.1, 3.2).
+// history entry (docs/API.md#sessions, docs/API.md#interaction-history).
 func (s *Service) newSession(u *domain.User, m Meta, now time.Time) *domain.Session {
 	sess := &domain.Session{ID: domain.NewSessionID(), UserID: u.ID, Created: now,
 		Expires: domain.AddClamped(now, s.cfg.SessionExpiry), RemoteAddr: m.RemoteAddr,
@@ -171,7 +171,7 @@ func (s *Service) newSession(u *domain.User, m Meta, now time.Time) *domain.Sess
 	return sess
 }
 
-// Logout ends the session the token names, with its attributes (SPEC 6.3).
+// Logout ends the session the token names, with its attributes (docs/API.md#logout).
 // It answers nil whether or not the token was valid, so it cannot be used to
 // probe tokens; only a failure to reach the stream is an error.
 func (s *Service) Logout(ctx context.Context, m Meta, ust string) error {

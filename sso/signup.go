@@ -14,7 +14,7 @@ import (
 	"github.com/ssoattr/ssoattr/domain"
 )
 
-// SignupInput is the input of POST /zato/sso/user/signup (SPEC 6.13).
+// SignupInput is the input of POST /zato/sso/user/signup (docs/API.md#signup).
 type SignupInput struct {
 	Username string
 	Password string
@@ -23,7 +23,7 @@ type SignupInput struct {
 }
 
 // CodesError is a refusal that carries several codes (a sign-up whose
-// username and e-mail are both taken, SPEC 6.13 step 2). errors.As finds
+// username and e-mail are both taken, docs/API.md#signup step 2). errors.As finds
 // its first code as a *domain.CodeError, so a handler that knows only one
 // code still answers correctly.
 type CodesError struct{ Errs []*domain.CodeError }
@@ -89,10 +89,10 @@ func (s *Service) emailTaken(email string) bool {
 	return taken
 }
 
-// checkSignup runs steps 1 to 5 of SPEC 6.13 in order, each code disclosed
+// checkSignup runs steps 1 to 5 of docs/API.md#signup in order, each code disclosed
 // according to its configuration switch.
 func (s *Service) checkSignup(app string, in SignupInput) error {
-	// 1. Apps (D29).
+	// 1. Apps (docs/API.md#d29).
 	for _, a := range in.AppList {
 		if !contains(s.cfg.AppsAll, a) {
 			return domain.Hide(domain.ErrAppInvalid, s.cfg.AppsInformIfAppInvalid)
@@ -106,7 +106,7 @@ func (s *Service) checkSignup(app string, in SignupInput) error {
 		email = *in.Email
 	}
 	checkEmail := !s.cfg.EncryptEmail // uniqueness cannot be checked on ciphertext
-	// 2. Taken, each reported (D29).
+	// 2. Taken, each reported (docs/API.md#d29).
 	var taken []*domain.CodeError
 	var inform []bool
 	if holder, _ := s.view.UsernameClaim(in.Username); holder != "" {
@@ -125,7 +125,7 @@ func (s *Service) checkSignup(app string, in SignupInput) error {
 		err = domain.ErrUsernameTooLong
 	case hasSpace(name):
 		err = domain.ErrUsernameWhitespace
-	case !domain.ValidUsername(name) || containsFold(name, s.cfg.RejectUsername): // case-insensitive (D29)
+	case !domain.ValidUsername(name) || containsFold(name, s.cfg.RejectUsername): // case-insensitive (docs/API.md#d29)
 		err = domain.ErrUsernameInvalid
 	}
 	if err != nil {
@@ -163,10 +163,10 @@ func newConfirmToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// Signup is POST /zato/sso/user/signup (SPEC 6.13): it creates an account
+// Signup is POST /zato/sso/user/signup (docs/API.md#signup): it creates an account
 // waiting for confirmation (and, if configured, approval) and returns the
 // confirmation token. Only the token's SHA-256 is stored. Errors are the
-// codes of SPEC 6.13, or domain.ErrNotAllowed where they are not disclosed;
+// codes of docs/API.md#signup, or domain.ErrNotAllowed where they are not disclosed;
 // a sign-up whose username and e-mail are both taken is a *CodesError.
 func (s *Service) Signup(ctx context.Context, m Meta, in SignupInput) (string, error) {
 	if err := s.Sync(ctx); err != nil {
@@ -199,7 +199,7 @@ func (s *Service) Signup(ctx context.Context, m Meta, in SignupInput) (string, e
 	return token, nil
 }
 
-// ConfirmSignup is PATCH /zato/sso/user/signup (SPEC 6.13, D30): the account
+// ConfirmSignup is PATCH /zato/sso/user/signup (docs/API.md#signup, docs/API.md#d30): the account
 // whose token this is becomes confirmed. It returns
 // domain.ErrNoSuchSignupToken for an unknown token and
 // domain.ErrSignupConfirmed when the account is already confirmed.

@@ -24,7 +24,7 @@ const (
 	ActorSystem = "system"
 )
 
-// NewUser is the input of a user creation (SPEC 6.5). Nil pointers are
+// NewUser is the input of a user creation (docs/API.md#create-user). Nil pointers are
 // fields that were not sent.
 type NewUser struct {
 	Username string
@@ -61,14 +61,14 @@ func trimmedOrNil(p *string) *string {
 	return &t
 }
 
-// newTOTPKey returns 32 random base32 characters (SPEC 6.11).
+// newTOTPKey returns 32 random base32 characters (docs/API.md#totp).
 func newTOTPKey() string {
 	b := make([]byte, 20)
 	_, _ = rand.Read(b)
 	return base32.StdEncoding.EncodeToString(b)
 }
 
-// validTOTPKey is the key format rule of SPEC 6.11: at least 16 base32
+// validTOTPKey is the key format rule of docs/API.md#totp: at least 16 base32
 // characters, case-insensitive, no padding.
 func validTOTPKey(k string) bool {
 	if len(k) < 16 {
@@ -189,7 +189,7 @@ func (s *Service) insertUser(ctx context.Context, m Meta, actor string, u *domai
 	})
 }
 
-// CreateUser creates a regular user (POST /zato/sso/user, SPEC 6.5). The
+// CreateUser creates a regular user (POST /zato/sso/user, docs/API.md#create-user). The
 // caller must be a super-user. It returns the new account as a super-user
 // sees it.
 func (s *Service) CreateUser(ctx context.Context, m Meta, ust string, in NewUser) (map[string]any, error) {
@@ -270,7 +270,7 @@ func (s *Service) changeUser(ctx context.Context, m Meta, actor, id, kind string
 }
 
 // superTarget authenticates a super-user and resolves a required user_id
-// (approve, reject, lock, delete: SPEC 3.5).
+// (approve, reject, lock, delete: docs/API.md#target-user).
 func (s *Service) superTarget(ctx context.Context, m Meta, ust, userID string) (*Caller, *domain.User, error) {
 	c, err := s.begin(ctx, ust, m)
 	if err != nil {
@@ -286,7 +286,7 @@ func (s *Service) superTarget(ctx context.Context, m Meta, ust, userID string) (
 	return c, u, nil
 }
 
-// SetApproval approves (true) or rejects (false) an account (SPEC 6.8).
+// SetApproval approves (true) or rejects (false) an account (docs/API.md#approve-and-reject).
 func (s *Service) SetApproval(ctx context.Context, m Meta, ust, userID string, approve bool) error {
 	c, u, err := s.superTarget(ctx, m, ust, userID)
 	if err != nil {
@@ -302,7 +302,7 @@ func (s *Service) SetApproval(ctx context.Context, m Meta, ust, userID string, a
 	})
 }
 
-// GetUser returns the target user's fields as the caller may see them (SPEC 6.4).
+// GetUser returns the target user's fields as the caller may see them (docs/API.md#get-user).
 func (s *Service) GetUser(ctx context.Context, m Meta, ust, userID string) (map[string]any, error) {
 	c, err := s.begin(ctx, ust, m)
 	if err != nil {
@@ -330,7 +330,7 @@ func (s *Service) GetUser(ctx context.Context, m Meta, ust, userID string) (map[
 }
 
 // UserFields returns the fields of u that a super-user (super) or the owner
-// sees (SPEC 6.16), secrets decrypted, nulls left out.
+// sees (docs/API.md#user-fields), secrets decrypted, nulls left out.
 func (s *Service) UserFields(u *domain.User, super bool) (map[string]any, error) {
 	f := map[string]any{
 		"user_id": u.ID, "username": u.Username, "is_totp_enabled": u.IsTOTPEnabled, "totp_label": "",

@@ -88,7 +88,7 @@ func noteRefused(stderr io.Writer, m eventstore.Msg) {
 	fmt.Fprintf(stderr, "ssoattr: event at sequence %d refused: %s\n", m.Seq, eventstore.Reason(m.Err))
 }
 
-// timeFlag parses an optional SPEC 1.6 date-time flag value.
+// timeFlag parses an optional date-time (docs/API.md#time-format) flag value.
 func timeFlag(name, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
@@ -136,9 +136,9 @@ func newAuditChange(owner domain.Owner, ch sso.Change) auditChange {
 const historyUsage = `Usage: ssoattr history --user ID|USERNAME [--name N] [--since T] [--until T] [--json] [--data-dir D | --nats-context F] [--nats-url URL]
 
 Prints every change of a user's attributes, user and session attributes
-alike, in stream order, read from the stream over NATS. Times are SPEC 1.6
-date-times (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff], UTC unless Z/±HH:MM
-says otherwise); --since and --until are inclusive. Encrypted values stay
+alike, in stream order, read from the stream over NATS. Times are date-times
+(docs/API.md#time-format: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.ffffff], UTC
+unless Z/±HH:MM says otherwise); --since and --until are inclusive. Encrypted values stay
 ciphertext. The default output is a table; --json prints one JSON object per
 change.
 

@@ -18,7 +18,7 @@ import (
 
 const replayUsage = `Usage: ssoattr replay --as-of T --out FILE [--data-dir D | --nats-context F] [--nats-url URL]
 
-Rebuilds the complete state as it was at T (a SPEC 1.6 date-time) from the
+Rebuilds the complete state as it was at T (a date-time, docs/API.md#time-format) from the
 stream, with the service's own projection, and writes it to FILE as JSON
 lines, in this order: each user, then that user's sessions, user attributes
 and session attributes (only what was live at T). Records keep the stored

@@ -46,7 +46,7 @@ type AdminRequest struct {
 }
 
 // AdminReply is the answer to an admin command. Error is a message for a
-// person; Code is the SPEC code behind it, when there is one.
+// person; Code is the status code behind it (docs/API.md#error-codes), when there is one.
 type AdminReply struct {
 	Error  string `json:"error,omitempty"`
 	Code   string `json:"code,omitempty"`
