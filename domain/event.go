@@ -3,6 +3,7 @@ package domain
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"time"
 )
 
@@ -40,6 +41,21 @@ const (
 	KindUsernameClaimed  = "username.claimed"
 	KindUsernameReleased = "username.released"
 )
+
+// Kinds lists every event kind above, in the order docs/events.md documents
+// them. Everything that needs the set of kinds (the decoder, the events
+// endpoint's filter, metrics, the CLI) derives it from here: a new kind is
+// added to the constants and to this list, nowhere else.
+var Kinds = []string{
+	KindAttrCreated, KindAttrSet, KindAttrUpdated, KindAttrDeleted, KindAttrExpired, KindAttrRemoved,
+	KindUserCreated, KindUserUpdated, KindUserApproved, KindUserRejected, KindUserLocked,
+	KindUserUnlocked, KindUserPasswordChanged, KindUserTOTPChanged, KindUserSignupConfirmed, KindUserDeleted,
+	KindSessionCreated, KindSessionRenewed, KindSessionEnded,
+	KindUsernameClaimed, KindUsernameReleased,
+}
+
+// KnownKind reports whether k is one of Kinds.
+func KnownKind(k string) bool { return slices.Contains(Kinds, k) }
 
 // Reasons recorded in session.ended and attr.removed events.
 const (

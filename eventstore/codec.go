@@ -84,20 +84,11 @@ func decodeOn(subject string, data []byte) (domain.Event, error) {
 	return e, nil
 }
 
-// knownKinds holds the kinds of domain/event.go, so that decoding one of
+// knownKinds holds domain.Kinds, so that decoding one of
 // them does not allocate a new string. Any other kind is copied.
 var knownKinds = func() map[string]string {
-	m := make(map[string]string)
-	for _, k := range []string{
-		domain.KindAttrCreated, domain.KindAttrSet, domain.KindAttrUpdated,
-		domain.KindAttrDeleted, domain.KindAttrExpired, domain.KindAttrRemoved,
-		domain.KindUserCreated, domain.KindUserUpdated, domain.KindUserApproved,
-		domain.KindUserRejected, domain.KindUserLocked, domain.KindUserUnlocked,
-		domain.KindUserPasswordChanged, domain.KindUserTOTPChanged,
-		domain.KindUserSignupConfirmed, domain.KindUserDeleted,
-		domain.KindSessionCreated, domain.KindSessionRenewed, domain.KindSessionEnded,
-		domain.KindUsernameClaimed, domain.KindUsernameReleased,
-	} {
+	m := make(map[string]string, len(domain.Kinds))
+	for _, k := range domain.Kinds {
 		m[k] = k
 	}
 	return m

@@ -15,13 +15,13 @@ import (
 // atomic add per event.
 type counts struct {
 	appended  map[string]*atomic.Uint64 // by kind; built once, then only read
-	other     atomic.Uint64             // events of a kind not in Kinds
+	other     atomic.Uint64             // events of a kind not in domain.Kinds
 	conflicts atomic.Uint64
 }
 
 func newCounts() *counts {
-	c := &counts{appended: make(map[string]*atomic.Uint64, len(Kinds))}
-	for _, k := range Kinds {
+	c := &counts{appended: make(map[string]*atomic.Uint64, len(domain.Kinds))}
+	for _, k := range domain.Kinds {
 		c.appended[k] = new(atomic.Uint64)
 	}
 	return c
@@ -44,10 +44,10 @@ func (c *counts) conflict(err error) error {
 }
 
 // Appended calls fn with the number of events of each kind this store has
-// appended (stored and acknowledged), every kind of Kinds, then "other"
+// appended (stored and acknowledged), every kind of domain.Kinds, then "other"
 // for any kind not listed there.
 func (s *Store) Appended(fn func(kind string, n uint64)) {
-	for _, k := range Kinds {
+	for _, k := range domain.Kinds {
 		fn(k, s.counts.appended[k].Load())
 	}
 	fn("other", s.counts.other.Load())

@@ -442,17 +442,6 @@ func (s *Store) SessionUser(ctx context.Context, sessionID string) (string, erro
 	return "", nil
 }
 
-// Kinds lists every event kind, in the order docs/events.md documents them.
-var Kinds = []string{
-	domain.KindAttrCreated, domain.KindAttrSet, domain.KindAttrUpdated, domain.KindAttrDeleted,
-	domain.KindAttrExpired, domain.KindAttrRemoved,
-	domain.KindUserCreated, domain.KindUserUpdated, domain.KindUserApproved, domain.KindUserRejected,
-	domain.KindUserLocked, domain.KindUserUnlocked, domain.KindUserPasswordChanged,
-	domain.KindUserTOTPChanged, domain.KindUserSignupConfirmed, domain.KindUserDeleted,
-	domain.KindSessionCreated, domain.KindSessionRenewed, domain.KindSessionEnded,
-	domain.KindUsernameClaimed, domain.KindUsernameReleased,
-}
-
 // KindFamily returns the owner kinds whose subjects carry events of the
 // given kind ("attr.set" lives on user and session attribute subjects), or
 // nil for an unknown kind.

@@ -30,18 +30,6 @@ type EventSource interface {
 	TailEvents(ctx context.Context, userID string, kinds []string, from uint64, h func(seq uint64, e domain.Event, data []byte) error, refused func(seq uint64, err error)) error
 }
 
-// eventKinds are the values the type filter accepts.
-var eventKinds = map[string]bool{
-	domain.KindAttrCreated: true, domain.KindAttrSet: true, domain.KindAttrUpdated: true,
-	domain.KindAttrDeleted: true, domain.KindAttrExpired: true, domain.KindAttrRemoved: true,
-	domain.KindUserCreated: true, domain.KindUserUpdated: true, domain.KindUserApproved: true,
-	domain.KindUserRejected: true, domain.KindUserLocked: true, domain.KindUserUnlocked: true,
-	domain.KindUserPasswordChanged: true, domain.KindUserTOTPChanged: true,
-	domain.KindUserSignupConfirmed: true, domain.KindUserDeleted: true,
-	domain.KindSessionCreated: true, domain.KindSessionRenewed: true, domain.KindSessionEnded: true,
-	domain.KindUsernameClaimed: true, domain.KindUsernameReleased: true,
-}
-
 // eventsKeepAlive is how often an idle event stream sends a comment, which
 // keeps proxies from closing it, notices a client that has gone, and
 // re-checks that the caller may still watch.
@@ -79,7 +67,7 @@ func (s *Server) events(c echo.Context) error {
 		return err
 	} else if t != "" {
 		for _, k := range strings.Split(t, ",") {
-			if k = strings.TrimSpace(k); !eventKinds[k] {
+			if k = strings.TrimSpace(k); !domain.KnownKind(k) {
 				return domain.ErrInvalidInput
 			}
 			kinds = append(kinds, k)

@@ -45,8 +45,8 @@ func watchCommand(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	var kinds []string
 	if *types != "" {
 		for _, k := range strings.Split(*types, ",") {
-			if k = strings.TrimSpace(k); !slices.Contains(eventstore.Kinds, k) {
-				return &exitError{2, fmt.Sprintf("watch: unknown event kind %q (known: %s)", k, strings.Join(eventstore.Kinds, ", "))}
+			if k = strings.TrimSpace(k); !slices.Contains(domain.Kinds, k) {
+				return &exitError{2, fmt.Sprintf("watch: unknown event kind %q (known: %s)", k, strings.Join(domain.Kinds, ", "))}
 			}
 			kinds = append(kinds, k)
 		}
