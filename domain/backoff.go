@@ -69,3 +69,14 @@ func (b Backoff) Window(failures int) time.Duration {
 	}
 	return min(d, b.Max)
 }
+
+// Untrusted is the record that stands for one that cannot be trusted
+// (its signature does not verify, or it does not decode), written at
+// written: failing closed, it counts as the threshold reached then, so
+// attempts are refused for the first window after it was written and
+// the next failure or success replaces it with a record of the service's
+// own. Read as "no failures" it would let anyone who can write to the
+// bucket reset the back-off.
+func (b Backoff) Untrusted(written time.Time) Attempts {
+	return Attempts{Failures: b.Threshold, Until: written.Add(b.First)}
+}

@@ -35,3 +35,15 @@ func TestBackoff_Fail(t *testing.T) {
 		t.Fatalf("one past the threshold: %+v, want a 2 s window", a)
 	}
 }
+
+func TestBackoff_Untrusted(t *testing.T) {
+	b := domain.Backoff{Threshold: 3, First: time.Minute, Max: time.Hour}
+	written := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := b.Untrusted(written)
+	if a.Failures != b.Threshold || !a.Refused(written.Add(time.Minute-time.Nanosecond)) || a.Refused(written.Add(time.Minute)) {
+		t.Fatalf("untrusted record %+v: want the threshold's failures, refused for exactly the first window", a)
+	}
+	if next := b.Fail(a, written.Add(time.Minute)); b.Window(next.Failures) != 2*time.Minute {
+		t.Fatalf("a failure after the window: %+v, want the doubled window", next)
+	}
+}

@@ -12,10 +12,11 @@ import (
 )
 
 // AttemptStore keeps the login back-off records, shared by every replica
-// on the stream; eventstore.Attempts satisfies it. Put replaces revision
+// on the stream; eventstore.Attempts satisfies it. Get reads a record it
+// cannot trust as rule.Untrusted (fail closed). Put replaces revision
 // rev (0: none) or returns domain.ErrConflict.
 type AttemptStore interface {
-	Get(ctx context.Context, key string) (domain.Attempts, uint64, error)
+	Get(ctx context.Context, key string, rule domain.Backoff) (domain.Attempts, uint64, error)
 	Put(ctx context.Context, key string, a domain.Attempts, rev uint64) error
 	Delete(ctx context.Context, key string) error
 }
@@ -73,7 +74,7 @@ func (s *Service) refused(ctx context.Context, cs []counted, now time.Time) erro
 		return nil
 	}
 	for _, c := range cs {
-		a, _, err := s.attempts.Get(ctx, c.key)
+		a, _, err := s.attempts.Get(ctx, c.key, c.rule)
 		if err != nil {
 			return err
 		}
@@ -122,7 +123,7 @@ func (s *Service) failed(ctx context.Context, cs []counted) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	for _, c := range cs {
-		err := s.updateAttempts(ctx, c.key, func(a domain.Attempts) (domain.Attempts, error) {
+		err := s.updateAttempts(ctx, c.key, c.rule, func(a domain.Attempts) (domain.Attempts, error) {
 			return c.rule.Fail(a, s.clock()), nil
 		})
 		if err != nil {
@@ -143,7 +144,7 @@ func (s *Service) succeeded(ctx context.Context, cs []counted) {
 		if !c.reset {
 			continue
 		}
-		a, _, err := s.attempts.Get(ctx, c.key)
+		a, _, err := s.attempts.Get(ctx, c.key, c.rule)
 		if err == nil && a.Failures > 0 {
 			err = s.attempts.Delete(ctx, c.key)
 		}
@@ -155,9 +156,9 @@ func (s *Service) succeeded(ctx context.Context, cs []counted) {
 
 // updateAttempts replaces the record under key by f's answer, reading it
 // again whenever another writer got there first.
-func (s *Service) updateAttempts(ctx context.Context, key string, f func(domain.Attempts) (domain.Attempts, error)) error {
+func (s *Service) updateAttempts(ctx context.Context, key string, rule domain.Backoff, f func(domain.Attempts) (domain.Attempts, error)) error {
 	for range maxAttemptRetries {
-		a, rev, err := s.attempts.Get(ctx, key)
+		a, rev, err := s.attempts.Get(ctx, key, rule)
 		if err != nil {
 			return err
 		}
@@ -188,7 +189,7 @@ func (s *Service) loginBackoff(ctx context.Context, username string, now time.Ti
 	if s.attempts == nil {
 		return LoginBackoff{}, nil
 	}
-	a, _, err := s.attempts.Get(ctx, attemptKey(keyLoginUser, username))
+	a, _, err := s.attempts.Get(ctx, attemptKey(keyLoginUser, username), s.cfg.UserBackoff)
 	if err != nil {
 		return LoginBackoff{}, err
 	}

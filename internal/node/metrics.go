@@ -156,6 +156,8 @@ var (
 		"Writes decided again after losing a race for their owner.", nil, nil)
 	descRefused = prometheus.NewDesc("ssoattr_backoff_refusals_total",
 		"Logins and sign-up confirmations the back-off refused unchecked (answered as a wrong credential, E005001).", nil, nil)
+	descBackoffRejected = prometheus.NewDesc("ssoattr_backoff_records_rejected_total",
+		"Reads of a login back-off record that did not verify or decode, each counted as a fresh back-off window (fail closed) and logged with its key.", nil, nil)
 	descAppliedSeq = prometheus.NewDesc("ssoattr_view_applied_sequence",
 		"Stream sequence of the last message the view applied.", nil, nil)
 	descLast = prometheus.NewDesc("ssoattr_stream_last_sequence",
@@ -182,7 +184,7 @@ var (
 
 // Describe implements prometheus.Collector.
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descRefused, descAppended, descApplied, descRejected, descConflicts, descRetries,
+	for _, d := range []*prometheus.Desc{descRefused, descBackoffRejected, descAppended, descApplied, descRejected, descConflicts, descRetries,
 		descAppliedSeq, descLast, descLagSeq, descLagSec, descExpiryRounds, descExpired, descExpiryConflicts,
 		descSweeps, descSwept, descConnected, descReconnects} {
 		ch <- d
@@ -204,6 +206,7 @@ func (c *nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descConflicts, n.Store.Conflicts())
 	counter(descRetries, n.SSO.Retries())
 	counter(descRefused, n.SSO.BackoffRefusals())
+	counter(descBackoffRejected, n.Attempts.Rejected())
 
 	ex := n.SSO.ExpiryStats()
 	counter(descExpiryRounds, ex.Rounds-ex.Failed, "ok")

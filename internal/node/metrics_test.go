@@ -1,6 +1,9 @@
 package node_test
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -232,5 +235,31 @@ func TestMetrics_BackoffRefusals(t *testing.T) {
 	}
 	if got, _ := metricValue(fams, "ssoattr_backoff_refusals_total"); got < 1 || got > tries-5 {
 		t.Errorf("ssoattr_backoff_refusals_total = %v, want 1 to %d after %d failures", got, tries-5, tries)
+	}
+}
+
+// TestMetrics_BackoffRecordsRejected: a back-off record the service did
+// not sign is counted each time it is read.
+func TestMetrics_BackoffRecordsRejected(t *testing.T) {
+	inst := nodetest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	kv, err := inst.JetStream().KeyValue(ctx, "SSO_BACKOFF")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256([]byte("nobody"))
+	if _, err := kv.Put(ctx, "user."+hex.EncodeToString(h[:]), []byte(`{"failures":0}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := metricValue(scrape(t, inst), "ssoattr_backoff_records_rejected_total"); got != 0 {
+		t.Fatalf("ssoattr_backoff_records_rejected_total = %v before any read, want 0", got)
+	}
+	if r := inst.Do("POST", "/zato/sso/user/login", map[string]any{
+		"username": "nobody", "password": "wrong-password", "current_app": "CRM"}); r.Status != 403 {
+		t.Fatalf("login = %d %s, want 403", r.Status, r.Raw)
+	}
+	if got, _ := metricValue(scrape(t, inst), "ssoattr_backoff_records_rejected_total"); got < 1 {
+		t.Errorf("ssoattr_backoff_records_rejected_total = %v after a login over an unsigned record, want ≥ 1", got)
 	}
 }

@@ -92,6 +92,8 @@ type Node struct {
 	View     *projections.View
 	SSO      *sso.Service
 	API      *httpapi.Server
+	// Attempts holds the login back-off's records (signed like events).
+	Attempts *eventstore.Attempts
 	// Metrics is the instance's own Prometheus registry, served at GET /metrics.
 	Metrics *prometheus.Registry
 
@@ -180,12 +182,11 @@ func Start(ctx context.Context, o Options) (_ *Node, err error) {
 
 	n.SSO = sso.New(o.SSO, n.View, n.Store, o.Keys, o.Now, o.Log)
 	// The login back-off's records, shared with every replica.
-	attempts, err := eventstore.OpenAttempts(ctx, js, eventstore.AttemptsConfig{
-		Stream: o.Stream.Stream, Replicas: o.Stream.Replicas})
-	if err != nil {
+	if n.Attempts, err = eventstore.OpenAttempts(ctx, js, eventstore.AttemptsConfig{
+		Stream: o.Stream.Stream, Replicas: o.Stream.Replicas, Keys: o.Stream.Keys, Log: o.Log}); err != nil {
 		return nil, err
 	}
-	n.SSO.UseAttempts(attempts)
+	n.SSO.UseAttempts(n.Attempts)
 	if o.ExpiryInterval <= 0 {
 		o.ExpiryInterval = o.SweepInterval
 	}
