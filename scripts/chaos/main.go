@@ -89,6 +89,12 @@ func run() error {
 			return fmt.Errorf("compose up: %w", err)
 		}
 	}
+	// docker-compose.yml takes the NATS users' passwords from the
+	// environment; compose.sh made them into deploy/compose.env and sets
+	// them for its own commands only, so the faults' commands need them too.
+	if err := loadEnv(filepath.Join(root, "deploy", "compose.env")); err != nil {
+		return err
+	}
 	if !c.keep {
 		defer func() { _ = compose("down", "-v") }()
 	}
@@ -290,4 +296,19 @@ func storedNames(url string, clients []faults.Client) (map[string]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// loadEnv sets the KEY=VALUE lines of file in this process's environment,
+// where the commands it starts find them.
+func loadEnv(file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("the cluster's passwords (run scripts/compose.sh once): %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), "="); ok && !strings.HasPrefix(k, "#") {
+			os.Setenv(k, v)
+		}
+	}
+	return nil
 }
