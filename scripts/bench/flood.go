@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ssoattr/ssoattr/internal/ctxtime"
 )
 
 // The login_flood case measures what a flood of wrong passwords does to
@@ -85,7 +87,7 @@ func measureLoginFlood(ctx context.Context, s *service, l load, reps, conns int,
 		}
 		// The GET's own warm-up and window run while the flood goes on;
 		// the flood has ramp first to fill its queue.
-		if err := waitOrDone(fctx, ramp); err == nil {
+		if err := ctxtime.Sleep(fctx, ramp); err == nil {
 			refused.Store(0)
 			busy.Store(0)
 			started = time.Now()
@@ -118,17 +120,6 @@ func measureLoginFlood(ctx context.Context, s *service, l load, reps, conns int,
 		flood.BusyShare = float64(flood.Busy) / float64(total)
 	}
 	return alone, during, flood, nil
-}
-
-func waitOrDone(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // floodWorker sends login attempts with wrong passwords until ctx ends,
