@@ -11,8 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/jsonscan"
+	"github.com/ssoattr/ssoattr/sso"
 )
 
 // MaxBodyBytes bounds a request body; larger bodies are refused with 400
@@ -383,4 +385,36 @@ func (in *input) callerToken() (string, error) {
 		a = b
 	}
 	return a, nil
+}
+
+// meta describes the request for the audit trail and the IP allow-list.
+func meta(c echo.Context, app string) sso.Meta {
+	return sso.Meta{CID: cid(c), App: app, RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent()}
+}
+
+// begin runs steps 2 to 4 of docs/API.md#processing-order common to every endpoint: parse,
+// check that current_app, the endpoint's other required keys and (when
+// token is set) the caller token are present, then check the app.
+func (s *Server) begin(c echo.Context, token bool, required ...string) (*input, string, error) {
+	in, err := parseInput(c.Request())
+	if err != nil {
+		return nil, "", err
+	}
+	if err := in.require("current_app"); err != nil {
+		return nil, "", err
+	}
+	if err := in.require(required...); err != nil {
+		return nil, "", err
+	}
+	if token && !in.has("ust") && !in.has("current_ust") {
+		return nil, "", errMissing
+	}
+	app, _, err := in.str("current_app")
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.svc.CheckApp(app); err != nil {
+		return nil, "", err
+	}
+	return in, app, nil
 }

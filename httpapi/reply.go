@@ -1,0 +1,203 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ssoattr/ssoattr/domain"
+)
+
+// field is one key of a response, written in order after cid and status.
+// A nil value is left out (docs/API.md#envelope); a time.Time is written as docs/API.md#time-format
+// says.
+type field struct {
+	key string
+	val any
+}
+
+// reply writes a 200 response: cid, status and the fields.
+func (s *Server) reply(c echo.Context, fields ...field) error {
+	return s.write(c, http.StatusOK, "ok", nil, fields)
+}
+
+// replyBufs recycles response buffers: the writer copies a response out
+// before Blob returns, and every request builds one.
+var replyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func (s *Server) write(c echo.Context, code int, status string, sub []string, fields []field) error {
+	pb := replyBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*pb) <= 64<<10 { // a rare huge answer is not kept
+			replyBufs.Put(pb)
+		}
+	}()
+	buf := (*pb)[:0]
+	defer func() { *pb = buf[:0] }()
+	buf = append(buf, `{"cid":"`...)
+	buf = append(buf, cid(c)...)
+	buf = append(buf, `","status":"`...)
+	buf = append(buf, status...)
+	buf = append(buf, '"')
+	if len(sub) > 0 {
+		buf = append(buf, `,"sub_status":`...)
+		buf, _ = appendJSON(buf, sub)
+	}
+	buf, err := appendFields(buf, fields, true)
+	if err != nil {
+		return err
+	}
+	buf = append(buf, '}')
+	return c.Blob(code, "application/json; charset=utf-8", buf) // docs/API.md#envelope
+}
+
+// appendObject appends a JSON object of fields in order, leaving out nil
+// values (docs/API.md#envelope).
+func appendObject(buf []byte, fields []field) ([]byte, error) {
+	buf, err := appendFields(append(buf, '{'), fields, false)
+	if err != nil {
+		return nil, err
+	}
+	return append(buf, '}'), nil
+}
+
+// appendFields appends the fields as "key":value pairs, comma-separated,
+// leaving out nil values; more says that a pair already precedes them.
+func appendFields(buf []byte, fields []field, more bool) ([]byte, error) {
+	for _, f := range fields {
+		if f.val == nil {
+			continue
+		}
+		if more {
+			buf = append(buf, ',')
+		}
+		more = true
+		buf = appendJSONString(buf, f.key)
+		buf = append(buf, ':')
+		var err error
+		if buf, err = appendJSON(buf, f.val); err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+func appendJSON(buf []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case string:
+		return appendJSONString(buf, x), nil
+	case bool:
+		return strconv.AppendBool(buf, x), nil
+	case uint64:
+		return strconv.AppendUint(buf, x, 10), nil
+	case int:
+		return strconv.AppendInt(buf, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(buf, x, 10), nil
+	case json.RawMessage:
+		return append(buf, x...), nil
+	case time.Time:
+		return appendTime(buf, x), nil
+	case []string:
+		buf = append(buf, '[')
+		for i, e := range x {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = appendJSONString(buf, e)
+		}
+		return append(buf, ']'), nil
+	}
+	b, err := json.Marshal(v)
+	return append(buf, b...), err
+}
+
+// appendTime appends t as a JSON string in docs/API.md#time-format's format, exactly as
+// domain.FormatTime writes it, but without time.Format's layout parsing
+// and a string per time: an attribute answer holds three.
+func appendTime(buf []byte, t time.Time) []byte {
+	t = domain.Truncate(t)
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return appendJSONString(buf, domain.FormatTime(t)) // not four digits
+	}
+	hour, minute, sec := t.Clock()
+	b := [...]byte{'"', 'Y', 'Y', 'Y', 'Y', '-', 'M', 'M', '-', 'D', 'D', 'T',
+		'h', 'h', ':', 'm', 'm', ':', 's', 's', '.', 'f', 'f', 'f', 'f', 'f', 'f', '"'}
+	putDigits(b[1:5], year)
+	putDigits(b[6:8], int(month))
+	putDigits(b[9:11], day)
+	putDigits(b[12:14], hour)
+	putDigits(b[15:17], minute)
+	putDigits(b[18:20], sec)
+	us := t.Nanosecond() / 1000
+	if us == 0 {
+		b[20] = '"'
+		return append(buf, b[:21]...)
+	}
+	putDigits(b[21:27], us)
+	return append(buf, b[:]...)
+}
+
+// putDigits writes n, which is not negative, as len(dst) decimal digits.
+func putDigits(dst []byte, n int) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = byte('0' + n%10)
+		n /= 10
+	}
+}
+
+// appendJSONString appends s as a JSON string. Unlike encoding/json it does
+// not escape <, > and &: Zato's JSON does not either, and names round-trip
+// byte for byte.
+func appendJSONString(buf []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
+				buf = append(buf, s[start:i]...)
+				if r == utf8.RuneError {
+					buf = append(buf, `\ufffd`...)
+				} else {
+					buf = append(buf, `\u202`...)
+					buf = append(buf, hex[r&0xf])
+				}
+				i += size
+				start = i
+				continue
+			}
+			i += size
+			continue
+		}
+		if c >= 0x20 && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		buf = append(buf, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			buf = append(buf, '\\', c)
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default:
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		i++
+		start = i
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
