@@ -418,3 +418,17 @@ func (s *Server) begin(c echo.Context, token bool, required ...string) (*input, 
 	}
 	return in, app, nil
 }
+
+// authed parses an authenticated request: the common steps (with the
+// endpoint's required keys), then the caller token.
+func (s *Server) authed(c echo.Context, required ...string) (*input, string, sso.Meta, error) {
+	in, app, err := s.begin(c, true, required...)
+	if err != nil {
+		return nil, "", sso.Meta{}, err
+	}
+	ust, err := in.callerToken()
+	if err != nil {
+		return nil, "", sso.Meta{}, err
+	}
+	return in, ust, meta(c, app), nil
+}

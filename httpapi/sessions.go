@@ -2,10 +2,11 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/labstack/echo/v4"
-
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/sso"
 )
 
 // appendList appends a JSON array of objects.
@@ -124,4 +125,72 @@ func (s *Server) listSessions(c echo.Context) error {
 		return err
 	}
 	return s.reply(c, field{"result", json.RawMessage(list)})
+}
+
+// login is POST /zato/sso/user/login (docs/API.md#login).
+func (s *Server) login(c echo.Context) (err error) {
+	if m := s.opt.Metrics; m != nil {
+		defer func() { m.Login(loginOutcome(err)) }()
+	}
+	in, app, err := s.begin(c, false, "username", "password")
+	if err != nil {
+		return err
+	}
+	var li sso.LoginInput
+	if li.Username, _, err = in.str("username"); err != nil {
+		return err
+	}
+	if li.Password, _, err = in.str("password"); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		key string
+		dst **string
+	}{{"totp_code", &li.TOTPCode}, {"new_password", &li.NewPassword},
+		{"remote_addr", &li.RemoteAddr}, {"user_agent", &li.UserAgent}} {
+		if *f.dst, err = in.strPtr(f.key); err != nil {
+			return err
+		}
+	}
+	res, err := s.svc.Login(c.Request().Context(), meta(c, app), li)
+	if err != nil {
+		return err
+	}
+	if res.Warning != "" {
+		return s.write(c, 200, "warning", []string{res.Warning}, []field{{"ust", res.UST}})
+	}
+	return s.reply(c, field{"ust", res.UST})
+}
+
+// logout is POST /zato/sso/user/logout (docs/API.md#logout): ok whatever the token.
+func (s *Server) logout(c echo.Context) error {
+	in, app, err := s.begin(c, true)
+	if err != nil {
+		return err
+	}
+	ust, err := in.callerToken()
+	if err != nil {
+		return err
+	}
+	if err := s.svc.Logout(c.Request().Context(), meta(c, app), ust); err != nil {
+		return err
+	}
+	return s.reply(c)
+}
+
+// loginOutcome names the outcome of a login for metrics: "ok", the
+// sub_status code that refused it, "bad_request" or "error".
+func loginOutcome(err error) string {
+	var ce *domain.CodeError
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.As(err, &ce):
+		return ce.Code
+	case errors.Is(err, errBadRequest), errors.Is(err, errMissing):
+		return "bad_request"
+	case errors.Is(err, domain.ErrBusy):
+		return "E008007" // too many password hashes at once: 503, the client may retry
+	}
+	return "error"
 }

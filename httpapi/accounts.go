@@ -1,16 +1,111 @@
 package httpapi
 
 import (
-	"encoding/json"
-	"errors"
-	"net/http"
 	"strings"
 
 	"github.com/labstack/echo/v4"
-
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/sso"
 )
+
+func userFields(f map[string]any) []field {
+	out := make([]field, 0, len(f))
+	for _, k := range userFieldOrder {
+		if v, ok := f[k]; ok {
+			out = append(out, field{k, v})
+		}
+	}
+	return out
+}
+
+// userFieldOrder is the order user fields are written in (docs/API.md#user-fields).
+var userFieldOrder = []string{"user_id", "username", "email", "display_name", "first_name",
+	"middle_name", "last_name", "is_totp_enabled", "totp_label", "is_active", "is_internal",
+	"is_super_user", "is_approval_needed", "approval_status", "approval_status_mod_time",
+	"approval_status_mod_by", "is_locked", "locked_time", "locked_by", "creation_ctx",
+	"password_expiry", "password_last_set", "password_is_set", "password_must_change",
+	"sign_up_status", "sign_up_time", "login_failures", "login_refused_until"}
+
+// getUser is GET /zato/sso/user (docs/API.md#get-user).
+func (s *Server) getUser(c echo.Context) error {
+	in, ust, m, err := s.authed(c)
+	if err != nil {
+		return err
+	}
+	userID, err := in.id("user_id")
+	if err != nil {
+		return err
+	}
+	f, err := s.svc.GetUser(c.Request().Context(), m, ust, userID)
+	if err != nil {
+		return err
+	}
+	return s.reply(c, userFields(f)...)
+}
+
+// createUser is POST /zato/sso/user (docs/API.md#create-user).
+func (s *Server) createUser(c echo.Context) error {
+	in, ust, m, err := s.authed(c)
+	if err != nil {
+		return err
+	}
+	var nu sso.NewUser
+	username, _, err := in.str("username")
+	if err != nil {
+		return err
+	}
+	nu.Username = username
+	for _, f := range []struct {
+		key string
+		dst **string
+	}{{"password", &nu.Password}, {"email", &nu.Email}, {"display_name", &nu.DisplayName},
+		{"first_name", &nu.FirstName}, {"middle_name", &nu.MiddleName}, {"last_name", &nu.LastName},
+		{"totp_key", &nu.TOTPKey}, {"totp_label", &nu.TOTPLabel}, {"rate_limit_def", &nu.RateLimitDef}} {
+		if *f.dst, err = in.strPtr(f.key); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		key string
+		dst *bool
+	}{{"password_must_change", &nu.PasswordMustChange}, {"is_locked", &nu.IsLocked},
+		{"is_totp_enabled", &nu.IsTOTPEnabled}, {"is_rate_limit_active", &nu.IsRateLimitActive},
+		{"auto_approve", &nu.AutoApprove}} {
+		if *f.dst, err = in.boolean(f.key, false); err != nil {
+			return err
+		}
+	}
+	if nu.SignUpStatus, _, err = in.str("sign_up_status"); err != nil {
+		return err
+	}
+	if nu.SignUpStatus != "" && nu.SignUpStatus != domain.SignupFinal && nu.SignUpStatus != domain.SignupBeforeConfirmation {
+		return domain.ErrInvalidInput // docs/API.md#d21
+	}
+	f, err := s.svc.CreateUser(c.Request().Context(), m, ust, nu)
+	if err != nil {
+		return err
+	}
+	return s.reply(c, userFields(f)...)
+}
+
+func (s *Server) approve(c echo.Context) error { return s.setApproval(c, true) }
+func (s *Server) reject(c echo.Context) error  { return s.setApproval(c, false) }
+
+// setApproval is POST /zato/sso/user/approve and /reject (docs/API.md#approve-and-reject).
+func (s *Server) setApproval(c echo.Context, approve bool) error {
+	in, ust, m, err := s.authed(c, "user_id")
+	if err != nil {
+		return err
+	}
+	userID, err := in.id("user_id")
+	if err != nil {
+		return err
+	}
+	if err := s.svc.SetApproval(c.Request().Context(), m, ust, userID, approve); err != nil {
+		return err
+	}
+	return s.reply(c)
+}
 
 // emptyString reports whether the field is an empty (or blank) string,
 // which counts as absent for bool, int and datetime fields (docs/API.md#input).
@@ -214,127 +309,4 @@ func (s *Server) setTOTP(c echo.Context) error {
 		return err
 	}
 	return s.reply(c, field{"totp_key", key})
-}
-
-// searchUsers is GET /zato/sso/user/search (docs/API.md#search).
-func (s *Server) searchUsers(c echo.Context) error {
-	in, ust, m, err := s.authed(c)
-	if err != nil {
-		return err
-	}
-	var q sso.SearchQuery
-	if q.UserID, err = in.id("user_id"); err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{{"username", &q.Username}, {"email", &q.Email}, {"name_op", &q.NameOp},
-		{"sign_up_status", &q.SignUpStatus}, {"approval_status", &q.ApprovalStatus}} {
-		if *f.dst, _, err = in.str(f.key); err != nil {
-			return err
-		}
-	}
-	for _, f := range []struct {
-		key string
-		dst **string
-	}{{"display_name", &q.DisplayName}, {"first_name", &q.FirstName},
-		{"middle_name", &q.MiddleName}, {"last_name", &q.LastName}} {
-		if *f.dst, err = in.strPtr(f.key); err != nil {
-			return err
-		}
-	}
-	if q.NameExact, err = in.boolean("is_name_exact", true); err != nil {
-		return err
-	}
-	if q.Paginate, err = in.boolean("paginate", true); err != nil {
-		return err
-	}
-	if q.CurPage, _, err = in.integer("cur_page"); err != nil {
-		return err
-	}
-	if q.PageSize, _, err = in.integer("page_size"); err != nil {
-		return err
-	}
-	r, err := s.svc.SearchUsers(c.Request().Context(), m, ust, q)
-	if err != nil {
-		return err
-	}
-	list, err := appendList(nil, r.Users, func(f map[string]any) ([]byte, error) {
-		return appendObject(nil, userFields(f))
-	})
-	if err != nil {
-		return err
-	}
-	var next any
-	if r.HasNextPage {
-		next = r.NextPage
-	}
-	return s.reply(c,
-		field{"total", r.Total}, field{"num_pages", r.NumPages}, field{"page_size", r.PageSize},
-		field{"cur_page", r.CurPage}, field{"prev_page", r.PrevPage}, field{"next_page", next},
-		field{"has_prev_page", r.HasPrevPage}, field{"has_next_page", r.HasNextPage},
-		field{"result", json.RawMessage(list)})
-}
-
-// signup is POST /zato/sso/user/signup (docs/API.md#signup).
-func (s *Server) signup(c echo.Context) error {
-	in, app, err := s.begin(c, false, "username", "password")
-	if err != nil {
-		return err
-	}
-	var si sso.SignupInput
-	if si.Username, _, err = in.str("username"); err != nil {
-		return err
-	}
-	if si.Password, _, err = in.str("password"); err != nil {
-		return err
-	}
-	if si.Email, err = in.strPtr("email"); err != nil {
-		return err
-	}
-	if si.AppList, err = appList(in); err != nil {
-		return err
-	}
-	token, err := s.svc.Signup(c.Request().Context(), meta(c, app), si)
-	var codes *sso.CodesError
-	if errors.As(err, &codes) {
-		return s.write(c, http.StatusForbidden, "error", codes.Codes(), nil)
-	}
-	if err != nil {
-		return err
-	}
-	return s.reply(c, field{"confirm_token", token})
-}
-
-// appList reads the app_list of a sign-up: a list of strings.
-func appList(in *input) ([]string, error) {
-	apps, _, err := in.list("app_list")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, raw := range apps {
-		if len(raw) == 0 || raw[0] != '"' {
-			return nil, domain.ErrInvalidInput
-		}
-		out = append(out, unquote(raw))
-	}
-	return out, nil
-}
-
-// confirmSignup is PATCH /zato/sso/user/signup (docs/API.md#signup, docs/API.md#d30).
-func (s *Server) confirmSignup(c echo.Context) error {
-	in, app, err := s.begin(c, false, "confirm_token")
-	if err != nil {
-		return err
-	}
-	token, _, err := in.str("confirm_token")
-	if err != nil {
-		return err
-	}
-	if err := s.svc.ConfirmSignup(c.Request().Context(), meta(c, app), token); err != nil {
-		return err
-	}
-	return s.reply(c)
 }
