@@ -22,7 +22,7 @@ func (h attrHandlers) update(c echo.Context) error { return h.write(c, domain.Op
 
 // start runs the common steps: parse, required keys, app, caller token, scope.
 func (h attrHandlers) start(c echo.Context) (*input, string, sso.AttrScope, sso.Meta, error) {
-	in, app, err := h.s.begin(c, true)
+	in, app, err := h.s.admit(c, true)
 	if err != nil {
 		return nil, "", sso.AttrScope{}, sso.Meta{}, err
 	}

@@ -47,7 +47,7 @@ const eventsKeepAlive = 15 * time.Second
 // when the caller's session stops being valid (checked every 15 s), and
 // when the server shuts down.
 func (s *Server) events(c echo.Context) error {
-	in, app, err := s.begin(c, true)
+	in, app, err := s.admit(c, true)
 	if err != nil {
 		return err
 	}

@@ -392,10 +392,10 @@ func meta(c echo.Context, app string) sso.Meta {
 	return sso.Meta{CID: cid(c), App: app, RemoteAddr: c.RealIP(), UserAgent: c.Request().UserAgent()}
 }
 
-// begin runs steps 2 to 4 of docs/API.md#processing-order common to every endpoint: parse,
+// admit runs steps 2 to 4 of docs/API.md#processing-order common to every endpoint: parse,
 // check that current_app, the endpoint's other required keys and (when
 // token is set) the caller token are present, then check the app.
-func (s *Server) begin(c echo.Context, token bool, required ...string) (*input, string, error) {
+func (s *Server) admit(c echo.Context, token bool, required ...string) (*input, string, error) {
 	in, err := parseInput(c.Request())
 	if err != nil {
 		return nil, "", err
@@ -422,7 +422,7 @@ func (s *Server) begin(c echo.Context, token bool, required ...string) (*input, 
 // authed parses an authenticated request: the common steps (with the
 // endpoint's required keys), then the caller token.
 func (s *Server) authed(c echo.Context, required ...string) (*input, string, sso.Meta, error) {
-	in, app, err := s.begin(c, true, required...)
+	in, app, err := s.admit(c, true, required...)
 	if err != nil {
 		return nil, "", sso.Meta{}, err
 	}

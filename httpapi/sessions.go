@@ -132,7 +132,7 @@ func (s *Server) login(c echo.Context) (err error) {
 	if m := s.opt.Metrics; m != nil {
 		defer func() { m.Login(loginOutcome(err)) }()
 	}
-	in, app, err := s.begin(c, false, "username", "password")
+	in, app, err := s.admit(c, false, "username", "password")
 	if err != nil {
 		return err
 	}
@@ -164,7 +164,7 @@ func (s *Server) login(c echo.Context) (err error) {
 
 // logout is POST /zato/sso/user/logout (docs/API.md#logout): ok whatever the token.
 func (s *Server) logout(c echo.Context) error {
-	in, app, err := s.begin(c, true)
+	in, app, err := s.admit(c, true)
 	if err != nil {
 		return err
 	}

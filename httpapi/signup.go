@@ -11,7 +11,7 @@ import (
 
 // signup is POST /zato/sso/user/signup (docs/API.md#signup).
 func (s *Server) signup(c echo.Context) error {
-	in, app, err := s.begin(c, false, "username", "password")
+	in, app, err := s.admit(c, false, "username", "password")
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func appList(in *input) ([]string, error) {
 
 // confirmSignup is PATCH /zato/sso/user/signup (docs/API.md#signup, docs/API.md#d30).
 func (s *Server) confirmSignup(c echo.Context) error {
-	in, app, err := s.begin(c, false, "confirm_token")
+	in, app, err := s.admit(c, false, "confirm_token")
 	if err != nil {
 		return err
 	}

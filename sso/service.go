@@ -101,17 +101,17 @@ func (s *Service) Sync(ctx context.Context) error {
 	if s.cfg.LocalReads {
 		return nil
 	}
-	if err := s.CatchUp(ctx); err != nil {
+	if err := s.Barrier(ctx); err != nil {
 		return fmt.Errorf("read barrier: %w", err)
 	}
 	return nil
 }
 
-// CatchUp returns once this process's view holds every event the stream
-// had acknowledged when CatchUp was called, whatever the read consistency:
+// Barrier returns once this process's view holds every event the stream
+// had acknowledged when Barrier was called, whatever the read consistency:
 // Sync's barrier without its LocalReads shortcut, and what a write does
 // after losing a conflict.
-func (s *Service) CatchUp(ctx context.Context) error {
+func (s *Service) Barrier(ctx context.Context) error {
 	last, err := s.store.LastSeq(ctx)
 	if err != nil {
 		return fmt.Errorf("stream's last sequence: %w", err)
@@ -148,7 +148,7 @@ func (s *Service) commit(ctx context.Context, decide func(now time.Time) ([]doma
 			if err := ctxtime.Sleep(ctx, conflictBackoff(attempt)); err != nil {
 				return fmt.Errorf("catch up after conflict: %w", err)
 			}
-			if err := s.CatchUp(ctx); err != nil {
+			if err := s.Barrier(ctx); err != nil {
 				return fmt.Errorf("catch up after conflict: %w", err)
 			}
 			continue

@@ -215,7 +215,7 @@ func (i *Instance) JetStreamAs(r node.Role) jetstream.JetStream {
 }
 
 // Synced returns the instance's view once it has applied everything the
-// stream held when Synced was called (sso.Service.CatchUp), as a request's
+// stream held when Synced was called (sso.Service.Barrier), as a request's
 // read barrier would. A write is answered before this process's view has
 // applied it (the next request's barrier waits instead; see sso's settle),
 // so a test that reads the view directly after a write reads it through
@@ -224,7 +224,7 @@ func (i *Instance) Synced() *projections.View {
 	i.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := i.SSO.CatchUp(ctx); err != nil {
+	if err := i.SSO.Barrier(ctx); err != nil {
 		i.t.Fatalf("sync the view: %v", err)
 	}
 	return i.View
