@@ -67,8 +67,8 @@ func TestExpiry_ExpiredAttrIsKeptUntilItsEvent(t *testing.T) {
 		if got := v.Len(); got != 0 {
 			t.Fatalf("Len after the expired event = %d, want 0", got)
 		}
-		if got := v.LastSeq(owner); got != 8 {
-			t.Fatalf("LastSeq after the expired event = %d, want 8", got)
+		if got := v.OwnerSeq(owner); got != 8 {
+			t.Fatalf("OwnerSeq after the expired event = %d, want 8", got)
 		}
 		if got := expiredAttrs(v); len(got) != 0 {
 			t.Fatalf("ExpiredAttrs after the expired event = %+v, want none", got)
@@ -94,8 +94,8 @@ func TestExpiry_SweepDropsAfterGraceAndKeepsLastSeq(t *testing.T) {
 		if got := v.Len(); got != 0 {
 			t.Fatalf("Len after the grace = %d, want 0 (the safety net)", got)
 		}
-		if got := v.LastSeq(owner); got != 7 {
-			t.Fatalf("LastSeq after the sweep = %d, want 7", got)
+		if got := v.OwnerSeq(owner); got != 7 {
+			t.Fatalf("OwnerSeq after the sweep = %d, want 7", got)
 		}
 	})
 }

@@ -37,8 +37,8 @@ func TestSweepKeepsLastSeq(t *testing.T) {
 		if got := v.Len(); got != 0 {
 			t.Fatalf("Len after sweep = %d, want 0", got)
 		}
-		if got := v.LastSeq(owner); got != 7 {
-			t.Fatalf("LastSeq after sweep = %d, want 7", got)
+		if got := v.OwnerSeq(owner); got != 7 {
+			t.Fatalf("OwnerSeq after sweep = %d, want 7", got)
 		}
 	})
 }
@@ -64,8 +64,8 @@ func TestSweepAfter(t *testing.T) {
 		if a, s := v.SweepAfter(0); a != 1 || s != 0 {
 			t.Fatalf("SweepAfter(0) freed %d attributes, %d sessions; want 1, 0", a, s)
 		}
-		if !v.Exists(ua, "forever") || v.LastSeq(ua) != 3 {
-			t.Fatalf("after the sweep: forever exists %v, LastSeq %d; want true, 3", v.Exists(ua, "forever"), v.LastSeq(ua))
+		if !v.Exists(ua, "forever") || v.OwnerSeq(ua) != 3 {
+			t.Fatalf("after the sweep: forever exists %v, OwnerSeq %d; want true, 3", v.Exists(ua, "forever"), v.OwnerSeq(ua))
 		}
 
 		// A session is freed, with its attributes, only a while after it expired.

@@ -480,10 +480,10 @@ func (v *View) set(o domain.Owner) *attrSet {
 	return v.uattrs[o.User]
 }
 
-// LastSeq returns the sequence of the owner's last event (0 if none), the
+// OwnerSeq returns the sequence of the owner's last event (0 if none), the
 // version the next append to it must expect. Deleting or sweeping an
 // attribute keeps it: the stream still holds that event.
-func (v *View) LastSeq(o domain.Owner) uint64 {
+func (v *View) OwnerSeq(o domain.Owner) uint64 {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	switch o.Kind {

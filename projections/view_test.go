@@ -130,12 +130,12 @@ func TestView_AttrEvents(t *testing.T) {
 	if f.v.Exists(o, "a") || !f.v.Exists(o, "b") {
 		t.Fatal("after attr.deleted of a: a exists or b is gone")
 	}
-	if got := f.v.LastSeq(o); got != del {
-		t.Fatalf("LastSeq after a delete = %d, want %d (the delete's sequence)", got, del)
+	if got := f.v.OwnerSeq(o); got != del {
+		t.Fatalf("OwnerSeq after a delete = %d, want %d (the delete's sequence)", got, del)
 	}
 	last := f.apply(domain.Event{Kind: domain.KindAttrDeleted, Owner: o, Data: domain.EventData{Names: []string{"b"}}})
-	if got := f.v.LastSeq(o); got != last {
-		t.Fatalf("LastSeq after deleting every attribute = %d, want %d", got, last)
+	if got := f.v.OwnerSeq(o); got != last {
+		t.Fatalf("OwnerSeq after deleting every attribute = %d, want %d", got, last)
 	}
 }
 
@@ -159,8 +159,8 @@ func TestView_LastSeqPerOwner(t *testing.T) {
 		domain.UsernameOwner("alice"):              claim,
 		domain.UsernameOwner("bob"):                0,
 	} {
-		if got := f.v.LastSeq(o); got != want {
-			t.Errorf("LastSeq(%s) = %d, want %d", o, got, want)
+		if got := f.v.OwnerSeq(o); got != want {
+			t.Errorf("OwnerSeq(%s) = %d, want %d", o, got, want)
 		}
 	}
 	if got := f.v.Applied(); got != claim {
@@ -328,8 +328,8 @@ func TestView_HandleRefusedKeepsOwnerWritable(t *testing.T) {
 	for _, o := range owners {
 		f.seq++
 		f.v.Handle(f.seq, domain.Event{Owner: o}, refused)
-		if got := f.v.LastSeq(o); got != f.seq {
-			t.Errorf("LastSeq(%v) after a refused message at %d = %d, want %d", o, f.seq, got, f.seq)
+		if got := f.v.OwnerSeq(o); got != f.seq {
+			t.Errorf("OwnerSeq(%v) after a refused message at %d = %d, want %d", o, f.seq, got, f.seq)
 		}
 	}
 	if f.v.Skipped() != uint64(len(owners)) || f.v.Applied() != f.seq {
@@ -347,8 +347,8 @@ func TestView_HandleRefusedKeepsOwnerWritable(t *testing.T) {
 	// An owner the view holds nothing of stays so.
 	f.seq++
 	f.v.Handle(f.seq, domain.Event{Owner: domain.UserAttrsOwner("zusr9")}, refused)
-	if got := f.v.LastSeq(domain.UserAttrsOwner("zusr9")); got != 0 {
-		t.Fatalf("LastSeq of a user that does not exist = %d, want 0", got)
+	if got := f.v.OwnerSeq(domain.UserAttrsOwner("zusr9")); got != 0 {
+		t.Fatalf("OwnerSeq of a user that does not exist = %d, want 0", got)
 	}
 }
 

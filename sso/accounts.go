@@ -652,7 +652,7 @@ func (s *Service) removals(userID string) []removal {
 	var out []removal
 	for _, o := range owners {
 		if names := s.view.Names(o); len(names) > 0 {
-			out = append(out, removal{owner: o, seq: s.view.LastSeq(o), names: names})
+			out = append(out, removal{owner: o, seq: s.view.OwnerSeq(o), names: names})
 		}
 	}
 	return out

@@ -26,7 +26,7 @@ type View interface {
 	UsernameClaim(username string) (userID string, seq uint64)
 	Session(id string) (*domain.Session, uint64, bool)
 	UserSessions(userID string) []*domain.Session
-	LastSeq(o domain.Owner) uint64
+	OwnerSeq(o domain.Owner) uint64
 	Snapshot(o domain.Owner, names []string) (uint64, []domain.Attr)
 	Get(o domain.Owner, name string) (domain.Attr, error)
 	Exists(o domain.Owner, name string) bool

@@ -191,7 +191,7 @@ func (s *Service) Logout(ctx context.Context, m Meta, ust string) error {
 // needed for correctness.
 func (s *Service) endSession(ctx context.Context, m Meta, actor string, sess *domain.Session, reason string) error {
 	attrsOwner := domain.SessionAttrsOwner(sess.UserID, sess.ID)
-	attrsSeq := s.view.LastSeq(attrsOwner)
+	attrsSeq := s.view.OwnerSeq(attrsOwner)
 	names := s.view.Names(attrsOwner)
 	err := s.commit(ctx, func(now time.Time) ([]domain.Pending, error) {
 		_, seq, ok := s.view.Session(sess.ID)
