@@ -17,12 +17,14 @@ import (
 
 // What an append's error says about its event (docs/API.md#error-codes):
 //
-//   - domain.ErrConflict: not stored; another event got there first.
+//   - domain.ErrConflict: not stored; another event got there first,
+//     whether the stream said so or the event was looked for (settle) and
+//     another event holds its place on the subject. The caller decides
+//     again.
 //   - domain.ErrUnavailable: not stored and never will be. Either nothing
 //     was sent (the connection was down: the client buffers nothing while
 //     it reconnects, see internal/node), or every copy sent was refused
-//     (no responders), or the event was looked for and another event holds
-//     its place on the subject.
+//     (no responders).
 //   - domain.ErrOutcomeUnknown: a copy was sent and never answered, and
 //     looking for the event did not settle it in time. It may be stored,
 //     now or later (a leader without quorum keeps the proposal, and commits
