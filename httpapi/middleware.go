@@ -28,8 +28,7 @@ var streaming = map[string]bool{"/zato/sso/events": true}
 
 // edge runs first on every request. It gives the request its correlation
 // id, in the X-Zato-CID header and in the context for logs, and unless the
-// answer is a stream its deadline (Options.RequestTimeout): one context
-// (reqCtx), one copy of the request. Requests are logged (at debug level)
+// answer is a stream its deadline (Options.RequestTimeout). Requests are logged (at debug level)
 // only when that level is enabled: building the log values of every
 // request for a logger that drops them was a measurable share of its cost.
 func (s *Server) edge(next echo.HandlerFunc) echo.HandlerFunc {
@@ -41,15 +40,12 @@ func (s *Server) edge(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		id := newCID()
 		req := c.Request()
-		var ctx context.Context
-		if streaming[req.URL.Path] {
-			c.Response().Header()[cidHeader] = []string{id}
-			ctx = context.WithValue(req.Context(), ctxKey{}, id)
-		} else {
-			rc := newReqCtx(req.Context(), id, s.opt.RequestTimeout)
-			defer rc.end()
-			c.Response().Header()[cidHeader] = rc.header[:]
-			ctx = rc
+		c.Response().Header()[cidHeader] = []string{id}
+		ctx := context.WithValue(req.Context(), ctxKey{}, id)
+		if !streaming[req.URL.Path] {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, s.opt.RequestTimeout)
+			defer cancel()
 		}
 		c.SetRequest(req.WithContext(ctx))
 		defer s.recoverPanic(c)
