@@ -215,26 +215,34 @@ func check(t *testing.T, rec *faults.Recorder, stored map[string]int) faults.Rep
 	return rep
 }
 
-// TestEmbedded_SIGKILL kills the embedded mode mid-load and restarts it on
-// its data directory: every acknowledged write is there, once.
-func TestEmbedded_SIGKILL(t *testing.T) {
-	e := newEmbedded(t)
+// underLoad starts the embedded mode and a load through two clients, and
+// returns once the load has run half a second past its first acknowledged
+// write; stop ends the load and waits for it.
+func (e *embedded) underLoad(t *testing.T) (rec *faults.Recorder, clients []faults.Client, stop func()) {
+	t.Helper()
 	e.start()
-	clients := e.clients(2)
-	rec := &faults.Recorder{}
+	clients = e.clients(2)
+	rec = &faults.Recorder{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { faults.Load(ctx, rec, clients, 1, loadMax, loadPause); close(done) }()
 	waitFor(t, 10*time.Second, "a first acknowledged write", func() bool { return rec.FirstAckAfter(time.Time{}) >= 0 })
 	sleepFor(500 * time.Millisecond)
+	return rec, clients, func() { cancel(); <-done }
+}
+
+// TestEmbedded_SIGKILL kills the embedded mode mid-load and restarts it on
+// its data directory: every acknowledged write is there, once.
+func TestEmbedded_SIGKILL(t *testing.T) {
+	e := newEmbedded(t)
+	rec, clients, stop := e.underLoad(t)
 	e.signal(syscall.SIGKILL)
 	killed := time.Now()
 	// The load goes on against a closed port until the restart.
 	e.start()
 	waitFor(t, 10*time.Second, "a write acknowledged after the restart", func() bool { return rec.FirstAckAfter(killed) >= 0 })
 	back := rec.FirstAckAfter(killed)
-	cancel()
-	<-done
+	stop()
 	readYourWrite(t, clients[0], e.url(), e.url())
 	check(t, rec, e.stored())
 	t.Logf("SIGKILL, restarted on its data directory: writes acknowledged again %v after the kill", back.Round(time.Millisecond))
@@ -244,21 +252,13 @@ func TestEmbedded_SIGKILL(t *testing.T) {
 // every request it received is answered (no reset, no EOF), and it exits 0.
 func TestEmbedded_SIGTERM(t *testing.T) {
 	e := newEmbedded(t)
-	e.start()
-	clients := e.clients(2)
-	rec := &faults.Recorder{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { faults.Load(ctx, rec, clients, 1, loadMax, loadPause); close(done) }()
-	waitFor(t, 10*time.Second, "a first acknowledged write", func() bool { return rec.FirstAckAfter(time.Time{}) >= 0 })
-	sleepFor(500 * time.Millisecond)
+	rec, clients, stop := e.underLoad(t)
 	termed := time.Now()
 	if code := e.signal(syscall.SIGTERM); code != 0 {
 		t.Errorf("exit status after SIGTERM = %d, want 0", code)
 	}
 	drained := time.Since(termed)
-	cancel()
-	<-done
+	stop()
 	resets := rec.AnswerlessSince(termed, drained)
 	e.start()
 	readYourWrite(t, clients[0], e.url(), e.url())
