@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/ssoattr/ssoattr/domain"
-	"github.com/ssoattr/ssoattr/internal/jsonscan"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // This file maps the JSON of a stored event onto domain.Event, with the
@@ -47,14 +47,14 @@ func fieldName(key []byte, names []string) string {
 	return ""
 }
 
-// decoder reads a stored event with jsonscan, which checks the JSON as
+// decoder reads a stored event with a jsontext.Scanner, which checks the JSON as
 // encoding/json does; its methods below give each value its meaning.
-type decoder struct{ jsonscan.Scanner }
+type decoder struct{ jsontext.Scanner }
 
 // fail reports a value of the wrong kind where the decoder is, as the
 // scanner reports what is not JSON.
 func (d *decoder) fail(msg string) error {
-	return &jsonscan.SyntaxError{Offset: d.Pos(), Msg: msg}
+	return &jsontext.SyntaxError{Offset: d.Pos(), Msg: msg}
 }
 
 // rawEnvelope is a decoded envelope before Decode checks it. The checked
@@ -66,7 +66,7 @@ type rawEnvelope struct {
 
 // read decodes the message data into env.
 func (env *rawEnvelope) read(data []byte) error {
-	d := &decoder{jsonscan.New(data)}
+	d := &decoder{jsontext.New(data)}
 	if err := d.Object(func(key []byte) error { return env.field(d, key) }); err != nil {
 		return err
 	}

@@ -4,40 +4,40 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ssoattr/ssoattr/domain"
-	"github.com/ssoattr/ssoattr/internal/jsonscan"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // This file writes an event exactly as json.Marshal wrote the envelope
 // struct before: the same keys in the same order, the same omitempty rules
-// and the same escaping, byte for byte. The tests compare the two.
+// and the same escaping (jsontext.Marshal), byte for byte. The tests
+// compare the two.
 
 // appendEvent writes the stored form of e.
 func appendEvent(b []byte, e *domain.Event) ([]byte, error) {
 	b = append(b, `{"specversion":`...)
-	b = appendString(b, SpecVersion)
+	b = jsontext.AppendString(b, SpecVersion, jsontext.Marshal)
 	b = append(b, `,"id":`...)
-	b = appendString(b, e.ID)
+	b = jsontext.AppendString(b, e.ID, jsontext.Marshal)
 	b = append(b, `,"source":`...)
-	b = appendString(b, Source)
+	b = jsontext.AppendString(b, Source, jsontext.Marshal)
 	// Type(e.Kind) written in place. Escaping the three parts one by one
 	// is the same as escaping the whole: the fixed parts are plain ASCII.
 	b = append(b, `,"type":"`...)
-	b = appendEscaped(b, TypePrefix)
-	b = appendEscaped(b, e.Kind)
-	b = appendEscaped(b, TypeVersion)
+	b = jsontext.AppendEscaped(b, TypePrefix, jsontext.Marshal)
+	b = jsontext.AppendEscaped(b, e.Kind, jsontext.Marshal)
+	b = jsontext.AppendEscaped(b, TypeVersion, jsontext.Marshal)
 	// Subject(e.Owner) written in place, the same way.
 	b = append(b, `","subject":"`...)
-	b = appendEscaped(b, Prefix)
+	b = jsontext.AppendEscaped(b, Prefix, jsontext.Marshal)
 	b = append(b, '.')
-	b = appendEscaped(b, string(e.Owner.Kind))
+	b = jsontext.AppendEscaped(b, string(e.Owner.Kind), jsontext.Marshal)
 	b = append(b, '.')
-	b = appendEscaped(b, e.Owner.User)
+	b = jsontext.AppendEscaped(b, e.Owner.User, jsontext.Marshal)
 	if e.Owner.Session != "" {
 		b = append(b, '.')
-		b = appendEscaped(b, e.Owner.Session)
+		b = jsontext.AppendEscaped(b, e.Owner.Session, jsontext.Marshal)
 	}
 	b = append(b, '"')
 	b = append(b, `,"time":`...)
@@ -46,7 +46,7 @@ func appendEvent(b []byte, e *domain.Event) ([]byte, error) {
 		return nil, err
 	}
 	b = append(b, `,"datacontenttype":`...)
-	b = appendString(b, ContentType)
+	b = jsontext.AppendString(b, ContentType, jsontext.Marshal)
 	b = appendOptString(b, `,"actoruserid":`, e.Actor)
 	b = appendOptString(b, `,"currentapp":`, e.App)
 	b = appendOptString(b, `,"remoteaddr":`, e.RemoteAddr)
@@ -116,13 +116,13 @@ func appendData(b []byte, d *domain.EventData) ([]byte, error) {
 		}
 	}
 	if d.Reason != "" {
-		b = appendString(appendKey(b, start, `"reason":`), d.Reason)
+		b = jsontext.AppendString(appendKey(b, start, `"reason":`), d.Reason, jsontext.Marshal)
 	}
 	if d.Username != "" {
-		b = appendString(appendKey(b, start, `"username":`), d.Username)
+		b = jsontext.AppendString(appendKey(b, start, `"username":`), d.Username, jsontext.Marshal)
 	}
 	if d.UserID != "" {
-		b = appendString(appendKey(b, start, `"user_id":`), d.UserID)
+		b = jsontext.AppendString(appendKey(b, start, `"user_id":`), d.UserID, jsontext.Marshal)
 	}
 	return append(b, '}'), nil
 }
@@ -139,7 +139,7 @@ func appendKey(b []byte, start int, key string) []byte {
 // appendAttr writes domain.Attr as its struct tags say.
 func appendAttr(b []byte, a *domain.Attr) ([]byte, error) {
 	b = append(b, `{"name":`...)
-	b = appendString(b, a.Name)
+	b = jsontext.AppendString(b, a.Name, jsontext.Marshal)
 	var err error
 	if len(a.Value) > 0 {
 		b = append(b, `,"value":`...)
@@ -193,7 +193,7 @@ func appendTime(b []byte, t time.Time) ([]byte, error) {
 // encoding/json, so that the result is the same. An invalid v is an error
 // rather than a broken message.
 func appendRaw(b, v []byte) ([]byte, error) {
-	if err := jsonscan.Check(v); err != nil {
+	if err := jsontext.Check(v); err != nil {
 		return nil, fmt.Errorf("value is not valid JSON: %w", err)
 	}
 	// The API accepts no deeper value; an event holding one could nest past
@@ -201,35 +201,10 @@ func appendRaw(b, v []byte) ([]byte, error) {
 	if d := domain.ValueDepth(v); d > domain.MaxValueDepth {
 		return nil, fmt.Errorf("value nested %d deep, max %d: %w", d, domain.MaxValueDepth, domain.ErrInvalidInput)
 	}
-	if isCompact(v) {
+	if jsontext.IsCompact(v) {
 		return append(b, v...), nil
 	}
 	return appendJSON(b, json.RawMessage(v))
-}
-
-// isCompact reports whether the valid JSON text v is unchanged by
-// json.Marshal: no whitespace outside strings, no <, >, &, U+2028, U+2029.
-func isCompact(v []byte) bool {
-	inString := false
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '"':
-			inString = !inString
-		case '\\': // only inside a string: step over the escaped byte, which may be a quote
-			i++
-		case ' ', '\t', '\n', '\r':
-			if !inString {
-				return false
-			}
-		case '<', '>', '&':
-			return false
-		case 0xE2: // U+2028 is E2 80 A8, U+2029 is E2 80 A9
-			if i+2 < len(v) && v[i+1] == 0x80 && v[i+2]&^1 == 0xA8 {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func appendStrings(b []byte, list []string) []byte {
@@ -238,7 +213,7 @@ func appendStrings(b []byte, list []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = jsontext.AppendString(b, s, jsontext.Marshal)
 	}
 	return append(b, ']')
 }
@@ -248,78 +223,5 @@ func appendOptString(b []byte, key, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return appendString(append(b, key...), s)
-}
-
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendEscaped(b, s)
-	return append(b, '"')
-}
-
-// appendEscaped writes s as the inside of a JSON string exactly as
-// json.Marshal does, so that stored bytes stay the same: quote, backslash
-// and control characters escaped (\n, \t, ... or \u00XX), and also <, > and
-// & (\u003c ...), U+2028 and U+2029 (\u2028, \u2029); each byte of invalid
-// UTF-8 becomes \ufffd.
-func appendEscaped(b []byte, s string) []byte {
-	start := 0 // s[start:i] is still to be copied
-	for i := 0; i < len(s); {
-		c := s[i]
-		if plainASCII[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			b = appendEscapedASCII(b, c)
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, `\u202`...)
-			b = append(b, hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	return append(b, s[start:]...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// plainASCII holds the ASCII bytes json.Marshal writes as they are.
-var plainASCII = func() (t [256]bool) {
-	for c := ' '; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-func appendEscapedASCII(b []byte, c byte) []byte {
-	switch c {
-	case '"', '\\':
-		return append(b, '\\', c)
-	case '\b':
-		return append(b, '\\', 'b')
-	case '\f':
-		return append(b, '\\', 'f')
-	case '\n':
-		return append(b, '\\', 'n')
-	case '\r':
-		return append(b, '\\', 'r')
-	case '\t':
-		return append(b, '\\', 't')
-	}
-	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+	return jsontext.AppendString(append(b, key...), s, jsontext.Marshal)
 }

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // ownEvents hands the attribute events this process appends to its own
@@ -122,7 +123,7 @@ func roundTrips(e domain.Event) bool {
 		return false
 	}
 	for _, a := range d.Attrs {
-		if !utf8.ValidString(a.Name) || len(a.Value) == 0 || !utf8.Valid(a.Value) || !isCompact(a.Value) ||
+		if !utf8.ValidString(a.Name) || len(a.Value) == 0 || !utf8.Valid(a.Value) || !jsontext.IsCompact(a.Value) ||
 			!plainTime(a.Created) || !plainTime(a.Modified) || !plainTime(a.Expires) {
 			return false
 		}

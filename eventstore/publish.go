@@ -14,7 +14,7 @@ import (
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/ctxtime"
-	"github.com/ssoattr/ssoattr/internal/jsonscan"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // publish sends data to subject with the subject's expected last sequence
@@ -155,7 +155,7 @@ func parseAck(data []byte) (uint64, error) {
 		seq          uint64
 		stream, seen bool
 	)
-	sc := jsonscan.New(data)
+	sc := jsontext.New(data)
 	err := sc.Object(func(key []byte) error {
 		switch string(key) {
 		case "stream":

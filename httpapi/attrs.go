@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 	"github.com/ssoattr/ssoattr/sso"
 )
 
@@ -204,7 +205,7 @@ func resultObject(rs []sso.AttrResult, val func(sso.AttrResult) any) (json.RawMe
 		if i > 0 {
 			buf = append(buf, ',')
 		}
-		buf = appendJSONString(buf, r.Name)
+		buf = jsontext.AppendString(buf, r.Name, jsontext.NoHTML)
 		buf = append(buf, ':')
 		v := val(r)
 		if v == nil {

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/ssoattr/ssoattr/domain"
-	"github.com/ssoattr/ssoattr/internal/jsonscan"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 	"github.com/ssoattr/ssoattr/sso"
 )
 
@@ -78,9 +78,9 @@ func FuzzRequestBody(f *testing.F) {
 		{`{"a":"\x"}`, ""},
 		{`{"a":1}x`, ""},
 		{"\u00a0{\"a\":1}\u0085", ""},
-		{`{"a":[` + strings.Repeat("[", jsonscan.MaxDepth-2) + strings.Repeat("]", jsonscan.MaxDepth-2) + `]}`, ""},
-		{`{"a":[` + strings.Repeat("[", jsonscan.MaxDepth-1) + strings.Repeat("]", jsonscan.MaxDepth-1) + `]}`, ""},
-		{`{"name":"a"}`, "data=" + strings.Repeat("%5B", jsonscan.MaxDepth+1)},
+		{`{"a":[` + strings.Repeat("[", jsontext.MaxDepth-2) + strings.Repeat("]", jsontext.MaxDepth-2) + `]}`, ""},
+		{`{"a":[` + strings.Repeat("[", jsontext.MaxDepth-1) + strings.Repeat("]", jsontext.MaxDepth-1) + `]}`, ""},
+		{`{"name":"a"}`, "data=" + strings.Repeat("%5B", jsontext.MaxDepth+1)},
 	} {
 		f.Add([]byte(s.body), s.query)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ssoattr/ssoattr/domain"
-	"github.com/ssoattr/ssoattr/internal/jsonscan"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 	"github.com/ssoattr/ssoattr/sso"
 )
 
@@ -74,11 +74,11 @@ func parseInput(r *http.Request) (*input, error) {
 	return in, nil
 }
 
-// A body is checked and split into its members in one pass by jsonscan,
-// instead of being unmarshalled into raw messages whose fields are then
-// unmarshalled again. jsonscan accepts exactly what encoding/json accepts;
-// FuzzRequestBody holds these readers to the encoding/json decoder they
-// replaced.
+// A body is checked and split into its members in one pass by a
+// jsontext.Scanner, instead of being unmarshalled into raw messages whose
+// fields are then unmarshalled again. The Scanner accepts exactly what
+// encoding/json accepts; FuzzRequestBody holds these readers to the
+// encoding/json decoder they replaced.
 
 // member is one key of a JSON object: its text and its value's raw span.
 type member struct {
@@ -90,7 +90,7 @@ type member struct {
 // whitespace around it, and appends its members to dst in order. Keys are
 // unquoted as encoding/json does; values are spans of data.
 func splitObject(data []byte, dst []member) ([]member, error) {
-	s := jsonscan.New(data)
+	s := jsontext.New(data)
 	err := s.Object(func(key []byte) error {
 		val, err := s.Skip()
 		if err != nil {
@@ -108,7 +108,7 @@ func splitObject(data []byte, dst []member) ([]member, error) {
 // splitArray checks that data is one JSON array, with nothing but
 // whitespace around it, and returns its elements as spans of data.
 func splitArray(data []byte) ([]json.RawMessage, error) {
-	s := jsonscan.New(data)
+	s := jsontext.New(data)
 	out := make([]json.RawMessage, 0, 8)
 	err := s.Array(func() error {
 		val, err := s.Skip()
@@ -126,7 +126,7 @@ func splitArray(data []byte) ([]json.RawMessage, error) {
 
 // unquote returns the text of raw, a string literal the scanner checked,
 // exactly as json.Unmarshal would.
-func unquote(raw []byte) string { return string(jsonscan.Unquote(raw)) }
+func unquote(raw []byte) string { return string(jsontext.Unquote(raw)) }
 
 // readBody reads at most MaxBodyBytes, sizing its buffer from the
 // Content-Length when the client sent one; a longer body is an error.

@@ -6,11 +6,11 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // field is one key of a response, written in order after cid and status.
@@ -77,7 +77,7 @@ func appendFields(buf []byte, fields []field, more bool) ([]byte, error) {
 			buf = append(buf, ',')
 		}
 		more = true
-		buf = appendJSONString(buf, f.key)
+		buf = jsontext.AppendString(buf, f.key, jsontext.NoHTML)
 		buf = append(buf, ':')
 		var err error
 		if buf, err = appendJSON(buf, f.val); err != nil {
@@ -90,7 +90,7 @@ func appendFields(buf []byte, fields []field, more bool) ([]byte, error) {
 func appendJSON(buf []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case string:
-		return appendJSONString(buf, x), nil
+		return jsontext.AppendString(buf, x, jsontext.NoHTML), nil
 	case bool:
 		return strconv.AppendBool(buf, x), nil
 	case uint64:
@@ -109,7 +109,7 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
-			buf = appendJSONString(buf, e)
+			buf = jsontext.AppendString(buf, e, jsontext.NoHTML)
 		}
 		return append(buf, ']'), nil
 	}
@@ -124,7 +124,7 @@ func appendTime(buf []byte, t time.Time) []byte {
 	t = domain.Truncate(t)
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
-		return appendJSONString(buf, domain.FormatTime(t)) // not four digits
+		return jsontext.AppendString(buf, domain.FormatTime(t), jsontext.NoHTML) // not four digits
 	}
 	hour, minute, sec := t.Clock()
 	b := [...]byte{'"', 'Y', 'Y', 'Y', 'Y', '-', 'M', 'M', '-', 'D', 'D', 'T',
@@ -150,54 +150,4 @@ func putDigits(dst []byte, n int) {
 		dst[i] = byte('0' + n%10)
 		n /= 10
 	}
-}
-
-// appendJSONString appends s as a JSON string. Unlike encoding/json it does
-// not escape <, > and &: Zato's JSON does not either, and names round-trip
-// byte for byte.
-func appendJSONString(buf []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 || r == '\u2028' || r == '\u2029' {
-				buf = append(buf, s[start:i]...)
-				if r == utf8.RuneError {
-					buf = append(buf, `\ufffd`...)
-				} else {
-					buf = append(buf, `\u202`...)
-					buf = append(buf, hex[r&0xf])
-				}
-				i += size
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		buf = append(buf, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			buf = append(buf, '\\', c)
-		case '\n':
-			buf = append(buf, '\\', 'n')
-		case '\r':
-			buf = append(buf, '\\', 'r')
-		case '\t':
-			buf = append(buf, '\\', 't')
-		default:
-			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		i++
-		start = i
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
 }

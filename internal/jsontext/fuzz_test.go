@@ -1,4 +1,4 @@
-package jsonscan_test
+package jsontext_test
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/ssoattr/ssoattr/internal/jsonscan"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // FuzzScanner holds the scanner to encoding/json. Properties: Check agrees
@@ -26,7 +26,7 @@ func FuzzScanner(f *testing.F) {
 		`"data":{"attrs":[{"name":"a","value":{"x":[1, 2]},"is_encrypted":true,"creation_time":"2031-05-04T09:10:11Z"}]}}`))
 	f.Add([]byte(`{"ust":"gAAAAABoE1x2","current_app":"CRM","data":[{"name":"a","value":"v","encrypt":1,"expiration":5.0}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		err := jsonscan.Check(data)
+		err := jsontext.Check(data)
 		if valid := json.Valid(data); (err == nil) != valid {
 			t.Fatalf("Check(%q) = %v, json.Valid = %v", data, err, valid)
 		}
@@ -40,7 +40,7 @@ func FuzzScanner(f *testing.F) {
 			t.Fatalf("json.Decode of valid %q: %v", data, err)
 		}
 		for _, text := range []bool{false, true} {
-			s := jsonscan.New(data)
+			s := jsontext.New(data)
 			got, err := read(&s, text)
 			if err != nil {
 				t.Fatalf("reading valid %q (text %v): %v", data, text, err)
@@ -49,15 +49,15 @@ func FuzzScanner(f *testing.F) {
 				t.Fatalf("reading %q (text %v) = %#v, json.Unmarshal %#v", data, text, got, want)
 			}
 		}
-		s := jsonscan.New(data)
+		s := jsontext.New(data)
 		span, err := s.Skip()
 		if err != nil || !bytes.Equal(span, bytes.Trim(data, " \t\r\n")) {
 			t.Fatalf("Skip(%q) = %q, %v, want the value without the space around it", data, span, err)
 		}
 		if span[0] == '"' {
 			var str string
-			if err := json.Unmarshal(span, &str); err != nil || string(jsonscan.Unquote(span)) != str {
-				t.Fatalf("Unquote(%q) = %q, json.Unmarshal %q (%v)", span, jsonscan.Unquote(span), str, err)
+			if err := json.Unmarshal(span, &str); err != nil || string(jsontext.Unquote(span)) != str {
+				t.Fatalf("Unquote(%q) = %q, json.Unmarshal %q (%v)", span, jsontext.Unquote(span), str, err)
 			}
 		}
 	})
@@ -66,7 +66,7 @@ func FuzzScanner(f *testing.F) {
 // read builds the value that is next as json.Unmarshal does into an any
 // (numbers as json.Number, a repeated key's last value winning), reading
 // strings with Text if text, else with Skip and Unquote.
-func read(s *jsonscan.Scanner, text bool) (any, error) {
+func read(s *jsontext.Scanner, text bool) (any, error) {
 	switch s.Peek() {
 	case '{':
 		m := map[string]any{}
@@ -93,7 +93,7 @@ func read(s *jsonscan.Scanner, text bool) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return string(jsonscan.Unquote(lit)), nil
+		return string(jsontext.Unquote(lit)), nil
 	}
 	raw, err := s.Skip()
 	if err != nil {
@@ -108,4 +108,26 @@ func read(s *jsonscan.Scanner, text bool) (any, error) {
 		return json.Number(raw), nil
 	}
 	return nil, fmt.Errorf("unexpected value %q", raw)
+}
+
+// FuzzAppendString holds the string writer to encoding/json: with the
+// Marshal escaping it writes what json.Marshal writes, byte for byte; with
+// NoHTML what an encoder with SetEscapeHTML(false) writes, \b and \f long.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range writeCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkString(t, s) })
+}
+
+// FuzzIsCompact: for a valid text, IsCompact says whether json.Marshal
+// writes it as it is.
+func FuzzIsCompact(f *testing.F) {
+	for _, text := range checkCases {
+		if len(text) < 4096 {
+			f.Add([]byte(text))
+		}
+	}
+	f.Add([]byte("{\"a\":[1, \"<\u2028\"]}"))
+	f.Fuzz(func(t *testing.T, v []byte) { checkCompact(t, v) })
 }

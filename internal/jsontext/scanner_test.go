@@ -1,4 +1,4 @@
-package jsonscan_test
+package jsontext_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ssoattr/ssoattr/internal/jsonscan"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // checkCases are texts on both sides of encoding/json's line, where a
@@ -21,24 +21,24 @@ var checkCases = []string{
 	`"\"\\\/\b\f\n\r\t\u00e9\uD83D\ude00\ud800\udc00\uffff"`,
 	"\"\xff\xed\xa0\x80\xc0\xaf a\xe2\x80\"", // invalid UTF-8 is accepted inside strings
 	"\"\u2028\u007f\"",
-	strings.Repeat("[", jsonscan.MaxDepth) + strings.Repeat("]", jsonscan.MaxDepth),
-	strings.Repeat(`{"a":`, jsonscan.MaxDepth-1) + "[]" + strings.Repeat("}", jsonscan.MaxDepth-1),
+	strings.Repeat("[", jsontext.MaxDepth) + strings.Repeat("]", jsontext.MaxDepth),
+	strings.Repeat(`{"a":`, jsontext.MaxDepth-1) + "[]" + strings.Repeat("}", jsontext.MaxDepth-1),
 	// rejected
 	``, ` `, `{`, `]`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[1 2]`, `{a:1}`, `{'a':1}`,
 	`{"a" 1}`, `{"a":1}x`, `{} {}`, `01`, `-`, `+1`, `1.`, `.5`, `1e`, `1e+`, `0x1`, `NaN`,
 	`tru`, `nulll`, `True`, `"a`, `"\q"`, `"\u12"`, `"\u12G4"`, `"\'"`, "\"a\tb\"", "\"\x00\"",
 	"\ufeff{}", "\f{}", "\u00a0{}", `"\`, `"\u`,
-	strings.Repeat("[", jsonscan.MaxDepth+1) + strings.Repeat("]", jsonscan.MaxDepth+1),
-	strings.Repeat(`{"a":`, jsonscan.MaxDepth) + "[]" + strings.Repeat("}", jsonscan.MaxDepth),
+	strings.Repeat("[", jsontext.MaxDepth+1) + strings.Repeat("]", jsontext.MaxDepth+1),
+	strings.Repeat(`{"a":`, jsontext.MaxDepth) + "[]" + strings.Repeat("}", jsontext.MaxDepth),
 }
 
 func TestCheck_MatchesJSONValid(t *testing.T) {
 	for _, text := range checkCases {
-		err := jsonscan.Check([]byte(text))
+		err := jsontext.Check([]byte(text))
 		if want := json.Valid([]byte(text)); (err == nil) != want {
 			t.Errorf("Check(%.80q) = %v, json.Valid = %v", text, err, want)
 		}
-		var se *jsonscan.SyntaxError
+		var se *jsontext.SyntaxError
 		if err != nil && !errors.As(err, &se) {
 			t.Errorf("Check(%.80q) error %T is not a *SyntaxError", text, err)
 		}
@@ -51,9 +51,9 @@ func TestCheck_ErrorSaysWhere(t *testing.T) {
 		{`{"a":1 "b":2}`, "offset 7: want ',' or '}' in an object"},
 		{`"a` + "\n" + `"`, "offset 2: control character in a string"},
 		{`[] x`, "offset 3: data after the top-level value"},
-		{strings.Repeat("[", jsonscan.MaxDepth+1), "offset 10000: nested more than 10000 deep"},
+		{strings.Repeat("[", jsontext.MaxDepth+1), "offset 10000: nested more than 10000 deep"},
 	} {
-		if err := jsonscan.Check([]byte(c.text)); err == nil || err.Error() != c.want {
+		if err := jsontext.Check([]byte(c.text)); err == nil || err.Error() != c.want {
 			t.Errorf("Check(%.40q) = %v, want %q", c.text, err, c.want)
 		}
 	}
@@ -69,10 +69,10 @@ func TestUnquote_MatchesUnmarshal(t *testing.T) {
 		if err := json.Unmarshal([]byte(lit), &want); err != nil {
 			t.Fatalf("json.Unmarshal(%q): %v", lit, err)
 		}
-		if got := jsonscan.Unquote([]byte(lit)); string(got) != want {
+		if got := jsontext.Unquote([]byte(lit)); string(got) != want {
 			t.Errorf("Unquote(%q) = %q, want %q", lit, got, want)
 		}
-		s := jsonscan.New([]byte(lit))
+		s := jsontext.New([]byte(lit))
 		if got, err := s.Text(); err != nil || string(got) != want {
 			t.Errorf("Text of %q = %q, %v, want %q", lit, got, err, want)
 		}
@@ -83,10 +83,10 @@ func TestUnquote_MatchesUnmarshal(t *testing.T) {
 // must not allocate.
 func TestUnquote_PlainStringIsASpan(t *testing.T) {
 	lit := []byte(`"bench-attr-00001 名前"`)
-	if n := testing.AllocsPerRun(100, func() { _ = jsonscan.Unquote(lit) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { _ = jsontext.Unquote(lit) }); n != 0 {
 		t.Errorf("Unquote of a plain string: %v allocations, want 0", n)
 	}
-	text := jsonscan.Unquote(lit)
+	text := jsontext.Unquote(lit)
 	if &text[0] != &lit[1] || cap(text) != len(text) {
 		t.Errorf("Unquote(%q) is not the span between the quotes with its capacity cut", lit)
 	}
@@ -94,7 +94,7 @@ func TestUnquote_PlainStringIsASpan(t *testing.T) {
 
 func TestScanner_Object(t *testing.T) {
 	data := []byte(` {"a" : 1, "\u0062":[true,null] ,"a":{"c":"d"}, "":""} `)
-	s := jsonscan.New(data)
+	s := jsontext.New(data)
 	var got []string
 	err := s.Object(func(key []byte) error {
 		v, err := s.Skip()
@@ -112,7 +112,7 @@ func TestScanner_Object(t *testing.T) {
 
 func TestScanner_ObjectStopsAtCallerError(t *testing.T) {
 	stop := errors.New("stop")
-	s := jsonscan.New([]byte(`{"a":1,"b":2}`))
+	s := jsontext.New([]byte(`{"a":1,"b":2}`))
 	calls := 0
 	err := s.Object(func([]byte) error {
 		calls++
@@ -124,7 +124,7 @@ func TestScanner_ObjectStopsAtCallerError(t *testing.T) {
 }
 
 func TestScanner_Array(t *testing.T) {
-	s := jsonscan.New([]byte(`[ "x\n", 2 ,[3]]`))
+	s := jsontext.New([]byte(`[ "x\n", 2 ,[3]]`))
 	var got []string
 	err := s.Array(func() error {
 		if s.Peek() == '"' {
@@ -145,15 +145,15 @@ func TestScanner_Array(t *testing.T) {
 func TestScanner_WrongKind(t *testing.T) {
 	for _, c := range []struct {
 		text string
-		read func(*jsonscan.Scanner) error
+		read func(*jsontext.Scanner) error
 		want string
 	}{
-		{` []`, func(s *jsonscan.Scanner) error { return s.Object(nil) }, "offset 1: want an object"},
-		{`{}`, func(s *jsonscan.Scanner) error { return s.Array(nil) }, "offset 0: want an array"},
-		{`1`, func(s *jsonscan.Scanner) error { _, err := s.Text(); return err }, "offset 0: want a string"},
-		{`fals`, func(s *jsonscan.Scanner) error { return s.Literal("false") }, "offset 0: want false"},
+		{` []`, func(s *jsontext.Scanner) error { return s.Object(nil) }, "offset 1: want an object"},
+		{`{}`, func(s *jsontext.Scanner) error { return s.Array(nil) }, "offset 0: want an array"},
+		{`1`, func(s *jsontext.Scanner) error { _, err := s.Text(); return err }, "offset 0: want a string"},
+		{`fals`, func(s *jsontext.Scanner) error { return s.Literal("false") }, "offset 0: want false"},
 	} {
-		s := jsonscan.New([]byte(c.text))
+		s := jsontext.New([]byte(c.text))
 		if err := c.read(&s); err == nil || err.Error() != c.want {
 			t.Errorf("reading %q: %v, want %q", c.text, err, c.want)
 		}
@@ -166,7 +166,7 @@ func TestScanner_Null(t *testing.T) {
 		isNull bool
 		ok     bool
 	}{{` null`, true, true}, {`nul`, true, false}, {`"null"`, false, true}} {
-		s := jsonscan.New([]byte(c.text))
+		s := jsontext.New([]byte(c.text))
 		isNull, err := s.Null()
 		if isNull != c.isNull || (err == nil) != c.ok {
 			t.Errorf("Null of %q = %v, %v; want %v, ok %v", c.text, isNull, err, c.isNull, c.ok)
@@ -179,7 +179,7 @@ func TestScanner_Null(t *testing.T) {
 func TestSkip_SpanCannotOverwrite(t *testing.T) {
 	data := []byte(`[[1,2],"s"]`)
 	orig := bytes.Clone(data)
-	s := jsonscan.New(data)
+	s := jsontext.New(data)
 	var spans [][]byte
 	if err := s.Array(func() error {
 		v, err := s.Skip()

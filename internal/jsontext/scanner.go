@@ -1,14 +1,4 @@
-// Package jsonscan reads JSON text without building values: it checks the
-// text as it goes and hands out spans of it, so that a decoder can read what
-// it needs in one pass, without reflection. The event decoder (eventstore)
-// and the request-body readers (httpapi) share it, so that both accept
-// exactly the same texts.
-//
-// Those are the texts encoding/json accepts: the RFC 8259 grammar, nesting
-// at most MaxDepth deep, and inside strings any byte from 0x20 up, invalid
-// UTF-8 included. Strings are unquoted as encoding/json unquotes them. What
-// a value means is up to the caller.
-package jsonscan
+package jsontext
 
 import (
 	"strconv"
