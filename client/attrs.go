@@ -80,6 +80,10 @@ func parseTime(s string) (time.Time, error) {
 	return time.Parse("2006-01-02T15:04:05", s)
 }
 
+// formatTime writes an input form of the API's date-time, always with
+// microseconds. The service writes its answers with domain.FormatTime,
+// which leaves out a zero fraction; the client keeps its own layout because
+// it imports only the standard library, and the service reads both.
 func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
 
 // attrJSON is an attribute object on the wire.

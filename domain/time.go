@@ -14,13 +14,48 @@ var Never = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
 // FormatTime writes t as Python's datetime.isoformat() of a naive UTC value:
-// YYYY-MM-DDTHH:MM:SS, plus .ffffff only when the microseconds are non-zero.
+// YYYY-MM-DDTHH:MM:SS, plus .ffffff only when the microseconds are non-zero
+// (docs/API.md#time-format).
 func FormatTime(t time.Time) string {
+	var buf [32]byte
+	return string(AppendTime(buf[:0], t))
+}
+
+// AppendTime appends t as FormatTime writes it. A JSON reply holds several
+// times, so it writes the digits itself rather than have time.Format
+// interpret a layout each time; TestAppendTime compares the two.
+func AppendTime(b []byte, t time.Time) []byte {
 	t = Truncate(t)
-	if t.Nanosecond() == 0 {
-		return t.Format("2006-01-02T15:04:05")
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 { // not four digits: time.Format writes them as it does
+		if t.Nanosecond() == 0 {
+			return t.AppendFormat(b, "2006-01-02T15:04:05")
+		}
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000000")
 	}
-	return t.Format("2006-01-02T15:04:05.000000")
+	hour, minute, sec := t.Clock()
+	d := [...]byte{'Y', 'Y', 'Y', 'Y', '-', 'M', 'M', '-', 'D', 'D', 'T',
+		'h', 'h', ':', 'm', 'm', ':', 's', 's', '.', 'f', 'f', 'f', 'f', 'f', 'f'}
+	putDigits(d[0:4], year)
+	putDigits(d[5:7], int(month))
+	putDigits(d[8:10], day)
+	putDigits(d[11:13], hour)
+	putDigits(d[14:16], minute)
+	putDigits(d[17:19], sec)
+	us := t.Nanosecond() / 1000
+	if us == 0 {
+		return append(b, d[:19]...)
+	}
+	putDigits(d[20:], us)
+	return append(b, d[:]...)
+}
+
+// putDigits writes n, which is not negative, as len(dst) decimal digits.
+func putDigits(dst []byte, n int) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = byte('0' + n%10)
+		n /= 10
+	}
 }
 
 // AddClamped returns t+d, clamped to Never.

@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	mathrand "math/rand/v2"
 	"testing"
 	"time"
 
@@ -27,6 +28,44 @@ func TestFormatTime(t *testing.T) {
 				t.Fatalf("FormatTime(%v) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAppendTime: AppendTime writes what time.Format writes with the
+// format's layouts (with or without microseconds), for times in and out of
+// four-digit years, in any zone.
+func TestAppendTime(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		paris = time.FixedZone("CET", 3600)
+	}
+	times := []time.Time{
+		{}, domain.Never, time.Unix(0, 0), time.Unix(1, 999),
+		time.Date(2031, 5, 4, 9, 10, 11, 250000000, time.UTC),
+		time.Date(2031, 5, 4, 9, 10, 11, 999999999, time.UTC),
+		time.Date(2031, 12, 31, 23, 59, 59, 1000, paris),
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, paris),
+	}
+	r := mathrand.New(mathrand.NewPCG(1, 2))
+	for range 10000 {
+		times = append(times, time.Unix(r.Int64N(400_000_000_000)-62_000_000_000, r.Int64N(1e9)))
+	}
+	for _, tm := range times {
+		u := tm.UTC().Truncate(time.Microsecond)
+		want := u.Format("2006-01-02T15:04:05.000000")
+		if u.Nanosecond() == 0 {
+			want = u.Format("2006-01-02T15:04:05")
+		}
+		if got := string(domain.AppendTime([]byte("x"), tm)); got != "x"+want {
+			t.Fatalf("AppendTime(x, %v) = %s, want x%s", tm, got, want)
+		}
+		if got := domain.FormatTime(tm); got != want {
+			t.Fatalf("FormatTime(%v) = %s, want %s", tm, got, want)
+		}
 	}
 }
 

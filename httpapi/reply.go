@@ -102,7 +102,7 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 	case json.RawMessage:
 		return append(buf, x...), nil
 	case time.Time:
-		return appendTime(buf, x), nil
+		return append(domain.AppendTime(append(buf, '"'), x), '"'), nil
 	case []string:
 		buf = append(buf, '[')
 		for i, e := range x {
@@ -115,39 +115,4 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 	}
 	b, err := json.Marshal(v)
 	return append(buf, b...), err
-}
-
-// appendTime appends t as a JSON string in docs/API.md#time-format's format, exactly as
-// domain.FormatTime writes it, but without time.Format's layout parsing
-// and a string per time: an attribute answer holds three.
-func appendTime(buf []byte, t time.Time) []byte {
-	t = domain.Truncate(t)
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
-		return jsontext.AppendString(buf, domain.FormatTime(t), jsontext.NoHTML) // not four digits
-	}
-	hour, minute, sec := t.Clock()
-	b := [...]byte{'"', 'Y', 'Y', 'Y', 'Y', '-', 'M', 'M', '-', 'D', 'D', 'T',
-		'h', 'h', ':', 'm', 'm', ':', 's', 's', '.', 'f', 'f', 'f', 'f', 'f', 'f', '"'}
-	putDigits(b[1:5], year)
-	putDigits(b[6:8], int(month))
-	putDigits(b[9:11], day)
-	putDigits(b[12:14], hour)
-	putDigits(b[15:17], minute)
-	putDigits(b[18:20], sec)
-	us := t.Nanosecond() / 1000
-	if us == 0 {
-		b[20] = '"'
-		return append(buf, b[:21]...)
-	}
-	putDigits(b[21:27], us)
-	return append(buf, b[:]...)
-}
-
-// putDigits writes n, which is not negative, as len(dst) decimal digits.
-func putDigits(dst []byte, n int) {
-	for i := len(dst) - 1; i >= 0; i-- {
-		dst[i] = byte('0' + n%10)
-		n /= 10
-	}
 }

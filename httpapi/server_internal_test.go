@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	mathrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,8 +13,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/ssoattr/ssoattr/domain"
 )
 
 // TestEdge_Timeout: a request still running at Options.RequestTimeout sees
@@ -113,34 +110,6 @@ func TestNewCID(t *testing.T) {
 			t.Fatalf("newCID() repeated %q", id)
 		}
 		seen[id] = true
-	}
-}
-
-// TestAppendTime: appendTime writes what domain.FormatTime does, quoted.
-func TestAppendTime(t *testing.T) {
-	paris, err := time.LoadLocation("Europe/Paris")
-	if err != nil {
-		paris = time.FixedZone("CET", 3600)
-	}
-	times := []time.Time{
-		{}, domain.Never, time.Unix(0, 0), time.Unix(1, 999),
-		time.Date(2031, 5, 4, 9, 10, 11, 250000000, time.UTC),
-		time.Date(2031, 5, 4, 9, 10, 11, 999999999, time.UTC),
-		time.Date(2031, 12, 31, 23, 59, 59, 1000, paris),
-		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
-		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
-		time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC),
-		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
-		time.Date(10000, 1, 1, 0, 0, 0, 0, paris),
-	}
-	r := mathrand.New(mathrand.NewPCG(1, 2))
-	for range 10000 {
-		times = append(times, time.Unix(r.Int64N(400_000_000_000)-62_000_000_000, r.Int64N(1e9)))
-	}
-	for _, tm := range times {
-		if got, want := string(appendTime(nil, tm)), `"`+domain.FormatTime(tm)+`"`; got != want {
-			t.Fatalf("appendTime(%v) = %s, want %s", tm, got, want)
-		}
 	}
 }
 
