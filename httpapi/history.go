@@ -24,13 +24,8 @@ func (h attrHandlers) history(c echo.Context) error {
 		return err
 	}
 	var q sso.HistoryQuery
-	if name, ok, err := in.str("name"); err != nil {
+	if q.Name, err = in.strPtr("name"); err != nil {
 		return err
-	} else if ok {
-		if !domain.ValidName(name) {
-			return domain.ErrInvalidInput
-		}
-		q.Name = name
 	}
 	if q.Since, _, err = in.datetime("since"); err != nil {
 		return err
@@ -38,11 +33,9 @@ func (h attrHandlers) history(c echo.Context) error {
 	if q.Until, _, err = in.datetime("until"); err != nil {
 		return err
 	}
-	limit, _, err := in.integer("limit")
-	if err != nil {
+	if q.Limit, _, err = in.integer("limit"); err != nil {
 		return err
 	}
-	q.Limit = int(min(max(limit, 0), sso.MaxHistoryLimit))
 	if q.After, _, err = in.str("after"); err != nil {
 		return err
 	}

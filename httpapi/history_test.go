@@ -181,6 +181,16 @@ func TestHistory(t *testing.T) {
 		}
 		auDo(t, inst, "GET", auUserAttr+"/history", auReq(alice, "after", "not-a-cursor"), "E008002")
 		auDo(t, inst, "GET", auUserAttr+"/history", auReq(alice, "since", "yesterday"), "E008002")
+		// The name filter is an attribute name (domain.CheckHistoryName), checked
+		// before the caller is authenticated, as the other input checks.
+		for _, name := range []string{"", strings.Repeat("n", domain.MaxNameLen+1)} {
+			auDo(t, inst, "GET", auUserAttr+"/history", auReq(alice, "name", name), "E008002")
+			auDo(t, inst, "GET", auUserAttr+"/history", auReq("junk", "name", name), "E008002")
+		}
+		r = auDo(t, inst, "GET", auUserAttr+"/history", auReq(alice, "limit", -5), "")
+		if list, _ := r.Body["result"].([]any); len(list) != len(full) || r.Body["next"] != nil {
+			t.Fatalf("history with limit -5 = %s, want all %d changes on one page (the default size)", r.Raw, len(full))
+		}
 	})
 
 	t.Run("filters by name and time", func(t *testing.T) {

@@ -35,20 +35,13 @@ func (s *Service) eventLog() (EventLog, error) {
 	return l, nil
 }
 
-// Limits of a history page.
-const (
-	DefaultHistoryLimit = 100
-	MaxHistoryLimit     = 1000
-)
-
 // HistoryQuery selects the changes a history returns.
 type HistoryQuery struct {
-	Name  string    // only this attribute; "" for every one
+	Name  *string   // only this attribute (domain.CheckHistoryName); nil for every one
 	Since time.Time // changes at or after this event time; zero: from the start
 	Until time.Time // changes at or before this event time; zero: to the end
-	// Limit is the page size: values below 1 mean DefaultHistoryLimit, values
-	// above MaxHistoryLimit become that maximum (as search's page_size).
-	Limit   int
+	// Limit is the page size asked for, as sent (domain.HistoryLimit).
+	Limit   int64
 	After   string // the cursor of the previous page ("" for the first)
 	Decrypt bool   // return encrypted values as plaintext
 }
@@ -131,8 +124,11 @@ func parseCursor(s string) (cursor, error) {
 // owner of a session (or a super-user) may read the history of its
 // attributes after it has ended, while its UST still decrypts. Errors: the
 // authentication errors, ErrNotAllowed, ErrNoSuchUser, ErrNoSuchSession,
-// ErrInvalidInput (a bad cursor).
+// ErrInvalidInput (a bad name filter or cursor).
 func (s *Service) AttrHistory(ctx context.Context, m Meta, ust string, scope AttrScope, q HistoryQuery) (HistoryPage, error) {
+	if err := domain.CheckHistoryName(q.Name); err != nil {
+		return HistoryPage{}, err
+	}
 	var after cursor
 	if q.After != "" {
 		var err error
@@ -140,11 +136,7 @@ func (s *Service) AttrHistory(ctx context.Context, m Meta, ust string, scope Att
 			return HistoryPage{}, err
 		}
 	}
-	limit := q.Limit
-	if limit < 1 {
-		limit = DefaultHistoryLimit
-	}
-	limit = min(limit, MaxHistoryLimit)
+	limit := domain.HistoryLimit(q.Limit)
 	events, err := s.eventLog()
 	if err != nil {
 		return HistoryPage{}, err
@@ -163,7 +155,7 @@ func (s *Service) AttrHistory(ctx context.Context, m Meta, ust string, scope Att
 			return true
 		}
 		for _, ch := range Changes(seq, e) {
-			if seq == after.seq && ch.Index <= after.idx || q.Name != "" && ch.Name != q.Name {
+			if seq == after.seq && ch.Index <= after.idx || q.Name != nil && ch.Name != *q.Name {
 				continue
 			}
 			out = append(out, ch)
