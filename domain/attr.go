@@ -79,14 +79,26 @@ type AttrWrite struct {
 	Expiration *int64
 }
 
+// CheckExpiration is the rule of an expiration in seconds from now
+// (docs/API.md#expiration-and-encryption): nil (not sent), 0 (never) or
+// more. A negative one is ErrInvalidInput (docs/API.md#d10).
+func CheckExpiration(seconds *int64) error {
+	if seconds != nil && *seconds < 0 {
+		return ErrInvalidInput
+	}
+	return nil
+}
+
 // Check is the input rule of one item of a write op, the same before and
-// after its value is encrypted: a ValidName; a value, unless op is an
-// update (docs/API.md#d5); a JSON string when Encrypt, since only text is encrypted;
-// a value nested at most MaxValueDepth deep. It returns ErrInvalidInput
-// otherwise.
+// after its value is encrypted: a ValidName; an expiration CheckExpiration
+// accepts; a value, unless op is an update (docs/API.md#d5); a JSON string
+// when Encrypt, since only text is encrypted; a value nested at most
+// MaxValueDepth deep. It returns ErrInvalidInput otherwise.
 func (w *AttrWrite) Check(op AttrOp) error {
 	switch {
 	case !ValidName(w.Name):
+		return ErrInvalidInput
+	case CheckExpiration(w.Expiration) != nil:
 		return ErrInvalidInput
 	case w.Value == nil:
 		if op != OpUpdate {

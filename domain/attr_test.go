@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
@@ -314,10 +315,33 @@ func TestAttrWrite_Check(t *testing.T) {
 		{"name of 191 characters", domain.OpSet, domain.AttrWrite{Name: strings.Repeat("é", domain.MaxNameLen), Value: v}, true},
 		{"name of 192 characters", domain.OpSet, domain.AttrWrite{Name: strings.Repeat("é", domain.MaxNameLen+1), Value: v}, false},
 		{"value too deep", domain.OpSet, domain.AttrWrite{Name: "a", Value: deep}, false},
+		{"expiration 0 (never)", domain.OpSet, domain.AttrWrite{Name: "a", Value: v, Expiration: new(int64(0))}, true},
+		{"expiration in a year", domain.OpCreate, domain.AttrWrite{Name: "a", Value: v, Expiration: new(int64(365 * 24 * 3600))}, true},
+		{"negative expiration", domain.OpSet, domain.AttrWrite{Name: "a", Value: v, Expiration: new(int64(-1))}, false},
+		{"update of the expiration alone, negative", domain.OpUpdate, domain.AttrWrite{Name: "a", Expiration: new(int64(-1))}, false},
 	} {
 		err := c.w.Check(c.op)
 		if c.ok != (err == nil) || err != nil && !errors.Is(err, domain.ErrInvalidInput) {
 			t.Errorf("%s: Check = %v, want ok %v (or ErrInvalidInput)", c.what, err, c.ok)
+		}
+	}
+}
+
+func TestCheckExpiration(t *testing.T) {
+	for _, c := range []struct {
+		seconds *int64
+		ok      bool
+	}{
+		{nil, true}, {new(int64(0)), true}, {new(int64(1)), true}, {new(int64(math.MaxInt64)), true},
+		{new(int64(-1)), false}, {new(int64(math.MinInt64)), false},
+	} {
+		err := domain.CheckExpiration(c.seconds)
+		if c.ok != (err == nil) || err != nil && !errors.Is(err, domain.ErrInvalidInput) {
+			what := "nil"
+			if c.seconds != nil {
+				what = fmt.Sprint(*c.seconds)
+			}
+			t.Errorf("CheckExpiration(%s) = %v, want ok %v (or ErrInvalidInput)", what, err, c.ok)
 		}
 	}
 }

@@ -43,20 +43,19 @@ func (h attrHandlers) start(c echo.Context) (*input, string, sso.AttrScope, sso.
 	return in, ust, scope, meta(c, app), nil
 }
 
-// writeOpts are the request-level defaults of expiration and encrypt.
+// writeOpts are the request-level defaults an item's fields take as they
+// are read: encrypt. (The request's expiration is the service's to apply:
+// sso.AttrWrites.)
 type writeOpts struct {
-	expiration *int64
-	encrypt    bool
+	encrypt bool
 }
 
-// expiration reads an expiration field: an int ≥ 0 (docs/API.md#expiration-and-encryption, docs/API.md#d10).
+// expiration reads an expiration field: an int, seconds from now, as sent
+// (the service checks it: domain.CheckExpiration).
 func expiration(in *input) (*int64, error) {
 	n, ok, err := in.integer("expiration")
 	if err != nil || !ok {
 		return nil, err
-	}
-	if n < 0 {
-		return nil, domain.ErrInvalidInput
 	}
 	return &n, nil
 }
@@ -76,9 +75,6 @@ func writeItem(in *input, op domain.AttrOp, def writeOpts, session bool) (sso.At
 	if it.Expiration, err = expiration(in); err != nil {
 		return it, err
 	}
-	if it.Expiration == nil {
-		it.Expiration = def.expiration
-	}
 	if it.Encrypt, err = in.boolean("encrypt", def.encrypt); err != nil {
 		return it, err
 	}
@@ -95,21 +91,21 @@ func (h attrHandlers) write(c echo.Context, op domain.AttrOp) error {
 	if err != nil {
 		return err
 	}
-	var def writeOpts
-	if def.expiration, err = expiration(in); err != nil {
+	var w sso.AttrWrites
+	if w.Expiration, err = expiration(in); err != nil {
 		return err
 	}
+	var def writeOpts
 	if def.encrypt, err = in.boolean("encrypt", false); err != nil {
 		return err
 	}
-	var items []sso.AttrItem
 	if in.has("name") && !isNull(in, "name") {
 		it, err := writeItem(in, op, def, h.session)
 		if err != nil {
 			return err
 		}
 		it.UserID = "" // the request's user_id is the scope's
-		items = []sso.AttrItem{it}
+		w.Items = []sso.AttrItem{it}
 	} else {
 		list, ok, err := in.list("data")
 		if err != nil {
@@ -118,7 +114,7 @@ func (h attrHandlers) write(c echo.Context, op domain.AttrOp) error {
 		if !ok {
 			return domain.ErrInvalidInput
 		}
-		items = make([]sso.AttrItem, 0, len(list))
+		w.Items = make([]sso.AttrItem, 0, len(list))
 		for _, raw := range list {
 			obj, err := object(raw)
 			if err != nil {
@@ -128,10 +124,10 @@ func (h attrHandlers) write(c echo.Context, op domain.AttrOp) error {
 			if err != nil {
 				return err
 			}
-			items = append(items, it)
+			w.Items = append(w.Items, it)
 		}
 	}
-	if err := h.s.svc.WriteAttrs(c.Request().Context(), m, ust, scope, op, items); err != nil {
+	if err := h.s.svc.WriteAttrs(c.Request().Context(), m, ust, scope, op, w); err != nil {
 		return err
 	}
 	return h.s.reply(c)

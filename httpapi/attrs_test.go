@@ -211,6 +211,8 @@ func TestAttrs_Single(t *testing.T) {
 			}
 		}
 		apiWant(t, "PATCH expiration -1 on a live name", inst.Do("PATCH", apiAttr, apiReq(alice, "name", "ex", "expiration", -1)), "E008002")
+		apiWant(t, "PUT many, the request's expiration -1, each item its own", inst.Do("PUT", apiAttr,
+			apiReq(alice, "expiration", -1, "data", []any{item("name", "ex6", "value", 1, "expiration", 5)})), "E008002")
 		apiWant(t, "POST expiration as digits", inst.Do("POST", apiAttr, apiReq(alice, "name", "ex3", "value", 1, "expiration", "30")), "")
 		a := attrGet(t, inst, alice, "ex3")
 		if d := attrTime(t, a, "expiration_time").Sub(attrTime(t, a, "creation_time")); d != 30*time.Second {

@@ -193,7 +193,7 @@ func diffInput(t *testing.T, what string, in *input, old *oldInput, depth int) {
 	for _, k := range keys {
 		diffKey(t, what, in, old, k, depth)
 	}
-	defs := []writeOpts{{}, {expiration: new(int64(7)), encrypt: true}}
+	defs := []writeOpts{{}, {encrypt: true}}
 	for _, op := range []domain.AttrOp{domain.OpCreate, domain.OpSet, domain.OpUpdate} {
 		for _, def := range defs {
 			for _, session := range []bool{false, true} {

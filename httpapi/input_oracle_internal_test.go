@@ -268,9 +268,6 @@ func oldExpiration(in *oldInput) (*int64, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	if n < 0 {
-		return nil, domain.ErrInvalidInput
-	}
 	return &n, nil
 }
 
@@ -286,9 +283,6 @@ func oldWriteItem(in *oldInput, op domain.AttrOp, def writeOpts, session bool) (
 	}
 	if it.Expiration, err = oldExpiration(in); err != nil {
 		return it, err
-	}
-	if it.Expiration == nil {
-		it.Expiration = def.expiration
 	}
 	if it.Encrypt, err = in.boolean("encrypt", def.encrypt); err != nil {
 		return it, err

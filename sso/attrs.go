@@ -29,6 +29,16 @@ type AttrItem struct {
 	UserID string
 }
 
+// AttrWrites is the input of a write: its items in order, and the
+// request's own expiration, which an item that sends none takes
+// (docs/API.md#many-mode).
+type AttrWrites struct {
+	Items []AttrItem
+	// Expiration is the request's expiration, seconds from now; nil when
+	// not sent.
+	Expiration *int64
+}
+
 // AttrResult is one attribute of a read; Attr is nil when the name is not live.
 type AttrResult struct {
 	Name string
@@ -74,13 +84,20 @@ func (s *Service) attrOwner(c *Caller, scope AttrScope, itemUserID string) (doma
 // all or nothing (docs/API.md#many-mode). Each owner touched gets one event; a write to
 // several owners (a super-user's many-mode list naming several users) is one
 // atomic batch. It returns the first failing item's error: ErrAttrExists,
-// ErrNoSuchAttr, ErrNotAllowed, ErrNoSuchUser, ErrInvalidInput, or an
-// authentication error.
-func (s *Service) WriteAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, op domain.AttrOp, items []AttrItem) error {
+// ErrNoSuchAttr, ErrNotAllowed, ErrNoSuchUser, ErrInvalidInput (also for
+// the request's own expiration, used or not), or an authentication error.
+func (s *Service) WriteAttrs(ctx context.Context, m Meta, ust string, scope AttrScope, op domain.AttrOp, w AttrWrites) error {
+	items := w.Items
 	if err := domain.CheckItems(len(items), s.cfg.MaxItems); err != nil {
 		return err
 	}
+	if err := domain.CheckExpiration(w.Expiration); err != nil {
+		return err
+	}
 	for i := range items {
+		if items[i].Expiration == nil {
+			items[i].Expiration = w.Expiration
+		}
 		if err := items[i].Check(op); err != nil {
 			return err
 		}

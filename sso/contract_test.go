@@ -3,6 +3,7 @@ package sso_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
@@ -50,7 +51,7 @@ func TestPermissions(t *testing.T) {
 		scope sso.AttrScope
 	}{{f.alice.ust, sso.AttrScope{}}, {f.bob.ust, sso.AttrScope{}},
 		{f.alice.ust, sso.AttrScope{Session: true}}, {f.bob.ust, sso.AttrScope{Session: true}}} {
-		if err := f.svc.WriteAttrs(ctx, meta, c.ust, c.scope, domain.OpSet, []sso.AttrItem{item("a", 1)}); err != nil {
+		if err := f.svc.WriteAttrs(ctx, meta, c.ust, c.scope, domain.OpSet, sso.AttrWrites{Items: []sso.AttrItem{item("a", 1)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -62,12 +63,12 @@ func TestPermissions(t *testing.T) {
 		return err
 	}
 	write := func(ust string, scope sso.AttrScope) error {
-		return f.svc.WriteAttrs(ctx, meta, ust, scope, domain.OpSet, []sso.AttrItem{item("w", 2)})
+		return f.svc.WriteAttrs(ctx, meta, ust, scope, domain.OpSet, sso.AttrWrites{Items: []sso.AttrItem{item("w", 2)}})
 	}
 	writeItem := func(ust string, scope sso.AttrScope, userID string) error {
 		it := item("w", 3)
 		it.UserID = userID
-		return f.svc.WriteAttrs(ctx, meta, ust, scope, domain.OpSet, []sso.AttrItem{item("x", 3), it})
+		return f.svc.WriteAttrs(ctx, meta, ust, scope, domain.OpSet, sso.AttrWrites{Items: []sso.AttrItem{item("x", 3), it}})
 	}
 	del := func(ust string, scope sso.AttrScope) error {
 		return f.svc.DeleteAttrs(ctx, meta, ust, scope, []string{"a"})
@@ -133,14 +134,22 @@ func TestPermissions(t *testing.T) {
 func TestErrorContracts(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
-	if err := f.svc.WriteAttrs(ctx, meta, f.alice.ust, sso.AttrScope{}, domain.OpCreate, []sso.AttrItem{item("have", 1)}); err != nil {
+	if err := f.svc.WriteAttrs(ctx, meta, f.alice.ust, sso.AttrScope{}, domain.OpCreate, sso.AttrWrites{Items: []sso.AttrItem{item("have", 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	attrs := func(op domain.AttrOp, items ...sso.AttrItem) func() error {
-		return func() error { return f.svc.WriteAttrs(ctx, meta, f.alice.ust, sso.AttrScope{}, op, items) }
+		return func() error {
+			return f.svc.WriteAttrs(ctx, meta, f.alice.ust, sso.AttrScope{}, op, sso.AttrWrites{Items: items})
+		}
 	}
 	encrypted := item("enc", 5) // only text is encrypted
 	encrypted.Encrypt = true
+	expiring := func(secs int64) sso.AttrItem { it := item("exp", 1); it.Expiration = &secs; return it }
+	requestExpiring := func(ust string, secs int64, items ...sso.AttrItem) func() error {
+		return func() error {
+			return f.svc.WriteAttrs(ctx, meta, ust, sso.AttrScope{}, domain.OpSet, sso.AttrWrites{Items: items, Expiration: &secs})
+		}
+	}
 	login := func(in sso.LoginInput, m sso.Meta) func() error {
 		return func() error { _, err := f.svc.Login(ctx, m, in); return err }
 	}
@@ -170,10 +179,17 @@ func TestErrorContracts(t *testing.T) {
 		{"attr_create_encrypt_not_string", attrs(domain.OpCreate, encrypted), domain.ErrInvalidInput},
 		{"attr_set_no_value", attrs(domain.OpSet, sso.AttrItem{AttrWrite: domain.AttrWrite{Name: "nv"}}), domain.ErrInvalidInput},
 		{"attr_set_many_one_invalid", attrs(domain.OpSet, item("new2", 1), item("", 2)), domain.ErrInvalidInput},
+		{"attr_set_negative_expiration", attrs(domain.OpSet, expiring(-1)), domain.ErrInvalidInput},
+		{"attr_update_negative_expiration", attrs(domain.OpUpdate, sso.AttrItem{AttrWrite: domain.AttrWrite{
+			Name: "have", Expiration: new(int64(-1))}}), domain.ErrInvalidInput},
+		// The request's expiration is input too, even when every item has its own.
+		{"attr_set_negative_request_expiration", requestExpiring(f.alice.ust, -1, expiring(60)), domain.ErrInvalidInput},
+		// Input rules come before authentication (docs/API.md#attribute-errors).
+		{"attr_set_negative_expiration_bad_token", requestExpiring("gAAAAA-not-a-token", -1, item("a", 1)), domain.ErrInvalidInput},
 		{"attr_update_missing", attrs(domain.OpUpdate, item("missing", 1)), domain.ErrNoSuchAttr},
 		{"attr_update_many_one_missing", attrs(domain.OpUpdate, item("have", 3), item("missing", 1)), domain.ErrNoSuchAttr},
 		{"attr_set_bad_token", func() error {
-			return f.svc.WriteAttrs(ctx, meta, "gAAAAA-not-a-token", sso.AttrScope{}, domain.OpSet, []sso.AttrItem{item("a", 1)})
+			return f.svc.WriteAttrs(ctx, meta, "gAAAAA-not-a-token", sso.AttrScope{}, domain.OpSet, sso.AttrWrites{Items: []sso.AttrItem{item("a", 1)}})
 		}, domain.ErrNoSuchSession},
 		{"attr_delete_missing_is_ignored", func() error {
 			return f.svc.DeleteAttrs(ctx, meta, f.alice.ust, sso.AttrScope{}, []string{"missing"})
@@ -216,7 +232,7 @@ func TestErrorContracts(t *testing.T) {
 	}
 
 	// The refused writes changed nothing.
-	res, err := f.svc.GetAttrs(ctx, meta, f.alice.ust, sso.AttrScope{}, []string{"have", "new1", "new2", "missing"}, false)
+	res, err := f.svc.GetAttrs(ctx, meta, f.alice.ust, sso.AttrScope{}, []string{"have", "new1", "new2", "exp", "missing"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +252,7 @@ func TestErrorContracts(t *testing.T) {
 		if err := f.svc.Logout(ctx, meta, f.alice2); err != nil {
 			t.Fatal(err)
 		}
-		err := f.svc.WriteAttrs(ctx, meta, f.alice2, sso.AttrScope{}, domain.OpSet, []sso.AttrItem{item("a", 1)})
+		err := f.svc.WriteAttrs(ctx, meta, f.alice2, sso.AttrScope{}, domain.OpSet, sso.AttrWrites{Items: []sso.AttrItem{item("a", 1)}})
 		if !errors.Is(err, domain.ErrNoSuchSession) {
 			t.Fatalf("write after logout: %v, want ErrNoSuchSession", err)
 		}
@@ -255,4 +271,28 @@ func TestErrorContracts(t *testing.T) {
 			t.Errorf("bob's session after the delete: %v, want ErrNoSuchSession", err)
 		}
 	})
+}
+
+// TestWriteAttrs_RequestExpiration is docs/API.md#many-mode: an item that
+// sends no expiration takes the request's; one that sends its own keeps it.
+func TestWriteAttrs_RequestExpiration(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	own := item("own", 2)
+	own.Expiration = new(int64(0)) // never
+	err := f.svc.WriteAttrs(ctx, meta, f.alice.ust, sso.AttrScope{}, domain.OpCreate,
+		sso.AttrWrites{Items: []sso.AttrItem{item("taken", 1), own}, Expiration: new(int64(60))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.svc.GetAttrs(ctx, meta, f.alice.ust, sso.AttrScope{}, []string{"taken", "own"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := res[0].Attr; a == nil || a.Expires.Sub(a.Created) != time.Minute {
+		t.Errorf("taken = %+v, want it to expire 60 s after its creation (the request's expiration)", a)
+	}
+	if a := res[1].Attr; a == nil || !a.Expires.Equal(domain.Never) {
+		t.Errorf("own = %+v, want it never to expire (its own expiration 0)", a)
+	}
 }

@@ -61,7 +61,7 @@ func value(v any) json.RawMessage {
 // set writes one user attribute of the caller's (or userID's) with op.
 func set(ctx context.Context, svc *sso.Service, ust, userID string, op domain.AttrOp, name string, v any) error {
 	return svc.WriteAttrs(ctx, meta, ust, sso.AttrScope{UserID: userID}, op,
-		[]sso.AttrItem{{AttrWrite: domain.AttrWrite{Name: name, Value: value(v)}}})
+		sso.AttrWrites{Items: []sso.AttrItem{{AttrWrite: domain.AttrWrite{Name: name, Value: value(v)}}}})
 }
 
 // TestCommit_ConcurrentWriters has writers on one owner, in one process and
