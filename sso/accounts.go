@@ -103,7 +103,7 @@ func (s *Service) buildUser(ctx context.Context, in NewUser, now time.Time, appr
 		}
 	} else if in.Password != nil {
 		password = *in.Password
-		if err := s.checkPolicy(password); err != nil {
+		if err := s.passwordPolicy().Check(password); err != nil {
 			return nil, "", err
 		}
 	} else {
@@ -772,7 +772,7 @@ func (s *Service) ChangePassword(ctx context.Context, m Meta, ust string, in Pas
 			return cmp.Or(err, error(domain.ErrNotAllowed))
 		}
 	}
-	if err := s.checkPolicy(in.NewPassword); err != nil {
+	if err := s.passwordPolicy().Check(in.NewPassword); err != nil {
 		return err
 	}
 	var mustChange *bool // nil: leave the flag as it is

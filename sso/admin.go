@@ -71,7 +71,7 @@ func (s *Service) SetLockedByName(ctx context.Context, m Meta, username string, 
 // change-user-password). expiryDays ≤ 0 means password.expiry; a nil
 // mustChange leaves the flag as it is.
 func (s *Service) SetPasswordByName(ctx context.Context, m Meta, username, password string, expiryDays int64, mustChange *bool) error {
-	if err := s.checkPolicy(password); err != nil {
+	if err := s.passwordPolicy().Check(password); err != nil {
 		return err
 	}
 	u, err := s.userByName(ctx, username)

@@ -1,12 +1,11 @@
 package sso
 
 import (
-	"github.com/ssoattr/ssoattr/domain"
-
 	"net/netip"
 	"runtime"
-	"strings"
 	"time"
+
+	"github.com/ssoattr/ssoattr/domain"
 )
 
 // Config holds the SSO settings of docs/API.md#configuration. DefaultConfig returns Zato's
@@ -146,17 +145,6 @@ func DefaultConfig() Config {
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// containsFold reports whether s contains any of words, case-insensitively.
-func containsFold(s string, words []string) bool {
-	s = strings.ToLower(s)
-	for _, w := range words {
-		if w != "" && strings.Contains(s, strings.ToLower(w)) {
 			return true
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/ssoattr/ssoattr/domain"
 )
@@ -167,51 +166,16 @@ func (s *Service) checkPassword(ctx context.Context, hash, password string) (boo
 	return checkPassword(hash, password), nil
 }
 
-// checkPolicy applies the password policy of docs/API.md#change-password, in its order.
-func (s *Service) checkPolicy(password string) error {
-	n := utf8.RuneCountInString(password)
-	var err error
-	switch {
-	case s.cfg.PasswordMinComplexity > 0 && complexity(password) < s.cfg.PasswordMinComplexity:
-		err = domain.ErrPasswordNotComplex
-	case n < s.cfg.PasswordMinLength:
-		err = domain.ErrPasswordTooShort
-	case n > s.cfg.PasswordMaxLength:
-		err = domain.ErrPasswordTooLong
-	case containsFold(password, s.cfg.PasswordRejectList):
-		err = domain.ErrPasswordInvalid
-	default:
-		return nil
+// passwordPolicy is the password policy of the configuration
+// (docs/API.md#change-password); the rule is domain.PasswordPolicy.Check.
+func (s *Service) passwordPolicy() domain.PasswordPolicy {
+	return domain.PasswordPolicy{
+		MinLength:     s.cfg.PasswordMinLength,
+		MaxLength:     s.cfg.PasswordMaxLength,
+		MinComplexity: s.cfg.PasswordMinComplexity,
+		RejectList:    s.cfg.PasswordRejectList,
+		Inform:        s.cfg.InformIfPasswordInvalid,
 	}
-	return domain.Hide(err, s.cfg.InformIfPasswordInvalid)
-}
-
-// complexity is a rough 0-4 strength score in the spirit of zxcvbn: one
-// point per character class used beyond the first, plus one for length 12+.
-func complexity(p string) int {
-	var lower, upper, digit, other bool
-	for _, r := range p {
-		switch {
-		case r >= 'a' && r <= 'z':
-			lower = true
-		case r >= 'A' && r <= 'Z':
-			upper = true
-		case r >= '0' && r <= '9':
-			digit = true
-		default:
-			other = true
-		}
-	}
-	score := -1
-	for _, b := range []bool{lower, upper, digit, other} {
-		if b {
-			score++
-		}
-	}
-	if utf8.RuneCountInString(p) >= 12 {
-		score++
-	}
-	return max(score, 0)
 }
 
 // randomPassword returns a strong random password for accounts created

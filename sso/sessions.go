@@ -102,7 +102,7 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 		if in.NewPassword == nil || *in.NewPassword == "" {
 			return LoginResult{}, domain.Hide(domain.ErrPasswordMustSendNew, s.cfg.InformIfMustBeChanged)
 		}
-		if err := s.checkPolicy(*in.NewPassword); err != nil {
+		if err := s.passwordPolicy().Check(*in.NewPassword); err != nil {
 			return LoginResult{}, err
 		}
 		plain, err := s.hashPassword(ctx, *in.NewPassword)

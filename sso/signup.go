@@ -125,14 +125,14 @@ func (s *Service) checkSignup(app string, in SignupInput) error {
 		err = domain.ErrUsernameTooLong
 	case hasSpace(name):
 		err = domain.ErrUsernameWhitespace
-	case !domain.ValidUsername(name) || containsFold(name, s.cfg.RejectUsername): // case-insensitive (docs/API.md#d29)
+	case !domain.ValidUsername(name) || domain.RejectListed(name, s.cfg.RejectUsername): // case-insensitive (docs/API.md#d29)
 		err = domain.ErrUsernameInvalid
 	}
 	if err != nil {
 		return domain.Hide(err, s.cfg.InformIfUserInvalid)
 	}
 	// 4. Password.
-	if err := s.checkPolicy(in.Password); err != nil {
+	if err := s.passwordPolicy().Check(in.Password); err != nil {
 		return err
 	}
 	// 5. E-mail.
@@ -146,7 +146,7 @@ func (s *Service) checkSignup(app string, in SignupInput) error {
 		err = domain.ErrEmailTooLong
 	case hasSpace(email):
 		err = domain.ErrEmailWhitespace
-	case containsFold(email, s.cfg.RejectEmail):
+	case domain.RejectListed(email, s.cfg.RejectEmail):
 		err = domain.ErrEmailInvalid
 	}
 	if err != nil {
