@@ -32,6 +32,17 @@ func ValidUsername(name string) bool {
 		strings.IndexFunc(name, unicode.IsControl) < 0
 }
 
+// ValidSignupStatus reports whether s is a sign-up status
+// (docs/API.md#user-fields): SignupBeforeConfirmation or SignupFinal.
+func ValidSignupStatus(s string) bool { return s == SignupBeforeConfirmation || s == SignupFinal }
+
+// ValidApprovalStatus reports whether s is an approval status
+// (docs/API.md#user-fields): ApprovalBeforeDecision, ApprovalApproved or
+// ApprovalRejected.
+func ValidApprovalStatus(s string) bool {
+	return s == ApprovalBeforeDecision || s == ApprovalApproved || s == ApprovalRejected
+}
+
 // User is an SSO account (docs/API.md#user-fields). Secret fields hold ciphertext
 // everywhere outside the service's memory: PasswordHash, TOTPKey, TOTPLabel,
 // and Email when e-mail encryption is on.

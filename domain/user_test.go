@@ -52,6 +52,29 @@ func TestUser_CheckState(t *testing.T) {
 	}
 }
 
+func TestValidSignupAndApprovalStatus(t *testing.T) {
+	for _, s := range []string{domain.SignupBeforeConfirmation, domain.SignupFinal} {
+		if !domain.ValidSignupStatus(s) {
+			t.Errorf("ValidSignupStatus(%q) = false, want true", s)
+		}
+	}
+	for _, s := range []string{domain.ApprovalBeforeDecision, domain.ApprovalApproved, domain.ApprovalRejected} {
+		if !domain.ValidApprovalStatus(s) {
+			t.Errorf("ValidApprovalStatus(%q) = false, want true", s)
+		}
+	}
+	for _, s := range []string{"", "done", "Final", "final ", domain.ApprovalApproved} {
+		if domain.ValidSignupStatus(s) {
+			t.Errorf("ValidSignupStatus(%q) = true, want false", s)
+		}
+	}
+	for _, s := range []string{"", "yes", "Approved", domain.SignupFinal} {
+		if domain.ValidApprovalStatus(s) {
+			t.Errorf("ValidApprovalStatus(%q) = true, want false", s)
+		}
+	}
+}
+
 func TestUser_CloneIsDeep(t *testing.T) {
 	u := okUser()
 	email, by, at := "a@example.com", "zusr2", t0

@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/sso"
 )
 
@@ -77,9 +76,6 @@ func (s *Server) createUser(c echo.Context) error {
 	}
 	if nu.SignUpStatus, _, err = in.str("sign_up_status"); err != nil {
 		return err
-	}
-	if nu.SignUpStatus != "" && nu.SignUpStatus != domain.SignupFinal && nu.SignUpStatus != domain.SignupBeforeConfirmation {
-		return domain.ErrInvalidInput // docs/API.md#d21
 	}
 	f, err := s.svc.CreateUser(c.Request().Context(), m, ust, nu)
 	if err != nil {

@@ -222,6 +222,10 @@ func TestCreateUser(t *testing.T) {
 	})
 	t.Run("bad enum and bool values are E008002 (API.md#d21)", func(t *testing.T) {
 		apiWant(t, "sign_up_status", inst.Do("POST", apiUser, apiReq(root, "username", "x1", "sign_up_status", "done")), "E008002")
+		// An input check: before authentication, the super-user check and the username's.
+		apiWant(t, "sign_up_status, bad token", inst.Do("POST", apiUser, apiReq("junk", "username", "x1", "sign_up_status", "done")), "E008002")
+		apiWant(t, "sign_up_status, regular caller", inst.Do("POST", apiUser, apiReq(alice, "username", "x1", "sign_up_status", "done")), "E008002")
+		apiWant(t, "sign_up_status, empty username", inst.Do("POST", apiUser, apiReq(root, "username", "", "sign_up_status", "done")), "E008002")
 		apiWant(t, "is_locked", inst.Do("POST", apiUser, apiReq(root, "username", "x2", "is_locked", "maybe")), "E008002")
 		apiWant(t, "auto_approve", inst.Do("POST", apiUser, apiReq(root, "username", "x3", "auto_approve", []int{1})), "E008002")
 		apiWant(t, "username not a string", inst.Do("POST", apiUser, apiReq(root, "username", 5)), "E008002")

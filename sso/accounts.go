@@ -82,18 +82,28 @@ func validTOTPKey(k string) bool {
 	return true
 }
 
+// check is the part of a creation's input step (docs/API.md#processing-order,
+// step 5) that comes before the caller is authenticated: a sign-up status,
+// when sent, that domain.ValidSignupStatus accepts (docs/API.md#d21);
+// domain.ErrInvalidInput otherwise.
+func (in *NewUser) check() error {
+	if in.SignUpStatus != "" && !domain.ValidSignupStatus(in.SignUpStatus) {
+		return domain.ErrInvalidInput
+	}
+	return nil
+}
+
 // buildUser turns the input into a new account, validated, with its secrets
 // encrypted. approvedBy is approval_status_mod_by.
 func (s *Service) buildUser(ctx context.Context, in NewUser, now time.Time, approvedBy string, m Meta) (*domain.User, string, error) {
 	if !domain.ValidUsername(in.Username) {
 		return nil, "", domain.ErrUsernameInvalid
 	}
-	switch in.SignUpStatus {
-	case "":
+	if err := in.check(); err != nil {
+		return nil, "", err
+	}
+	if in.SignUpStatus == "" {
 		in.SignUpStatus = domain.SignupFinal
-	case domain.SignupFinal, domain.SignupBeforeConfirmation:
-	default:
-		return nil, "", domain.ErrInvalidInput
 	}
 	password := ""
 	hash := in.PasswordHash
@@ -193,6 +203,9 @@ func (s *Service) insertUser(ctx context.Context, m Meta, actor string, u *domai
 // caller must be a super-user. It returns the new account as a super-user
 // sees it.
 func (s *Service) CreateUser(ctx context.Context, m Meta, ust string, in NewUser) (map[string]any, error) {
+	if err := in.check(); err != nil {
+		return nil, err
+	}
 	c, err := s.begin(ctx, ust, m)
 	if err != nil {
 		return nil, err
@@ -498,11 +511,10 @@ func (up *UserUpdate) check() error {
 	if up.IsTOTPEnabled.Sent && up.IsTOTPEnabled.Null { // docs/API.md#d22
 		return domain.ErrInvalidInput
 	}
-	if f := up.SignUpStatus; f.Sent && (f.Null || f.Value != domain.SignupBeforeConfirmation && f.Value != domain.SignupFinal) {
+	if f := up.SignUpStatus; f.Sent && (f.Null || !domain.ValidSignupStatus(f.Value)) {
 		return domain.ErrInvalidInput
 	}
-	if f := up.ApprovalStatus; f.Sent && (f.Null || f.Value != domain.ApprovalBeforeDecision &&
-		f.Value != domain.ApprovalApproved && f.Value != domain.ApprovalRejected) {
+	if f := up.ApprovalStatus; f.Sent && (f.Null || !domain.ValidApprovalStatus(f.Value)) {
 		return domain.ErrInvalidInput
 	}
 	return nil
