@@ -43,6 +43,21 @@ func ValidApprovalStatus(s string) bool {
 	return s == ApprovalBeforeDecision || s == ApprovalApproved || s == ApprovalRejected
 }
 
+// ValidTOTPKey is the format rule of a TOTP key a client sets
+// (docs/API.md#totp): at least 16 base32 characters, in either case, no
+// padding.
+func ValidTOTPKey(k string) bool {
+	if len(k) < 16 {
+		return false
+	}
+	for _, r := range strings.ToUpper(k) {
+		if !(r >= 'A' && r <= 'Z' || r >= '2' && r <= '7') {
+			return false
+		}
+	}
+	return true
+}
+
 // User is an SSO account (docs/API.md#user-fields). Secret fields hold ciphertext
 // everywhere outside the service's memory: PasswordHash, TOTPKey, TOTPLabel,
 // and Email when e-mail encryption is on.

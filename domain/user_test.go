@@ -75,6 +75,26 @@ func TestValidSignupAndApprovalStatus(t *testing.T) {
 	}
 }
 
+func TestValidTOTPKey(t *testing.T) {
+	for _, c := range []struct {
+		key  string
+		want bool
+	}{
+		{"JBSWY3DPEHPK3PXP", true},
+		{"jbswy3dpehpk3pxp", true}, // either case
+		{"JBSWY3DPEHPK3PX", false}, // 15 characters
+		{"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", true},
+		{"JBSWY3DPEHPK3PX1", false}, // 1 is not base32
+		{"JBSWY3DPEHPK3PX=", false}, // no padding
+		{"JBSWY3DPEHPK3PX ", false},
+		{"", false},
+	} {
+		if got := domain.ValidTOTPKey(c.key); got != c.want {
+			t.Errorf("ValidTOTPKey(%q) = %v, want %v", c.key, got, c.want)
+		}
+	}
+}
+
 func TestUser_CloneIsDeep(t *testing.T) {
 	u := okUser()
 	email, by, at := "a@example.com", "zusr2", t0

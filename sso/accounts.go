@@ -68,20 +68,6 @@ func newTOTPKey() string {
 	return base32.StdEncoding.EncodeToString(b)
 }
 
-// validTOTPKey is the key format rule of docs/API.md#totp: at least 16 base32
-// characters, case-insensitive, no padding.
-func validTOTPKey(k string) bool {
-	if len(k) < 16 {
-		return false
-	}
-	for _, r := range strings.ToUpper(k) {
-		if !(r >= 'A' && r <= 'Z' || r >= '2' && r <= '7') {
-			return false
-		}
-	}
-	return true
-}
-
 // check is the part of a creation's input step (docs/API.md#processing-order,
 // step 5) that comes before the caller is authenticated: a sign-up status,
 // when sent, that domain.ValidSignupStatus accepts (docs/API.md#d21);
@@ -127,7 +113,7 @@ func (s *Service) buildUser(ctx context.Context, in NewUser, now time.Time, appr
 	}
 	key := newTOTPKey()
 	if in.TOTPKey != nil && *in.TOTPKey != "" {
-		if !validTOTPKey(*in.TOTPKey) {
+		if !domain.ValidTOTPKey(*in.TOTPKey) {
 			return nil, "", domain.ErrInvalidInput
 		}
 		key = strings.ToUpper(*in.TOTPKey)
@@ -411,7 +397,7 @@ func (s *Service) ResetTOTPKey(ctx context.Context, m Meta, username, key string
 	}
 	if key == "" {
 		key = newTOTPKey()
-	} else if !validTOTPKey(key) {
+	} else if !domain.ValidTOTPKey(key) {
 		return "", domain.ErrInvalidInput
 	}
 	key = strings.ToUpper(key)
@@ -828,7 +814,7 @@ func (s *Service) setPassword(ctx context.Context, m Meta, actor, id, password s
 // It returns the key now in force; domain.ErrInvalidInput for a key that is
 // not at least 16 base32 characters; the TUR errors of docs/API.md#target-user.
 func (s *Service) SetTOTP(ctx context.Context, m Meta, ust, userID, key, label string) (string, error) {
-	if key != "" && !validTOTPKey(key) {
+	if key != "" && !domain.ValidTOTPKey(key) {
 		return "", domain.ErrInvalidInput
 	}
 	c, err := s.begin(ctx, ust, m)
