@@ -1,20 +1,13 @@
 package sso
 
 import (
-	"cmp"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base32"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
 	"time"
 
-	"github.com/pquerna/otp"
-	"github.com/pquerna/otp/totp"
 	"github.com/ssoattr/ssoattr/domain"
 )
 
@@ -59,13 +52,6 @@ func trimmedOrNil(p *string) *string {
 		return nil
 	}
 	return &t
-}
-
-// newTOTPKey returns 32 random base32 characters (docs/API.md#totp).
-func newTOTPKey() string {
-	b := make([]byte, 20)
-	_, _ = rand.Read(b)
-	return base32.StdEncoding.EncodeToString(b)
 }
 
 // check is the part of a creation's input step (docs/API.md#processing-order,
@@ -384,49 +370,6 @@ func (s *Service) UserFields(u *domain.User, super bool) (map[string]any, error)
 	return f, nil
 }
 
-// ResetTOTPKey sets the TOTP key of the user with that username (CLI
-// reset-totp-key). An empty key means "generate one". It returns the key now
-// in force.
-func (s *Service) ResetTOTPKey(ctx context.Context, m Meta, username, key string) (string, error) {
-	if err := s.Sync(ctx); err != nil {
-		return "", err
-	}
-	u, ok := s.view.UserByName(username)
-	if !ok {
-		return "", domain.ErrNoSuchUser
-	}
-	if key == "" {
-		key = newTOTPKey()
-	} else if !domain.ValidTOTPKey(key) {
-		return "", domain.ErrInvalidInput
-	}
-	key = strings.ToUpper(key)
-	err := s.changeUser(ctx, m, ActorCLI, u.ID, domain.KindUserTOTPChanged, func(u *domain.User, _ time.Time) error {
-		u.TOTPKey = s.keys.EncryptString(key)
-		return nil
-	})
-	return key, err
-}
-
-// tokenHash returns the hex SHA-256 of a secret token (sign-up tokens are
-// kept only in this form).
-func tokenHash(tok string) string {
-	h := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(h[:])
-}
-
-// checkTOTP validates an RFC 6238 code (SHA-1, 6 digits, 30 s), accepting
-// one step either side of now.
-func (s *Service) checkTOTP(u *domain.User, code string, now time.Time) bool {
-	key, err := s.keys.DecryptString(u.TOTPKey)
-	if err != nil {
-		return false
-	}
-	ok, err := totp.ValidateCustom(code, key, now, totp.ValidateOpts{
-		Period: 30, Skew: 1, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
-	return err == nil && ok
-}
-
 // Field is one field of an update whose null and absent mean different
 // things (docs/API.md#update-user): Sent reports that the key was present, Null that its
 // value was JSON null; otherwise Value holds it.
@@ -717,132 +660,4 @@ func (s *Service) setLocked(ctx context.Context, m Meta, by, id string, locked b
 		u.IsLocked, u.LockedTime, u.LockedBy = locked, &now, &by
 		return nil
 	})
-}
-
-// PasswordChange is the input of PATCH /zato/sso/user/password (docs/API.md#change-password).
-// Nil pointers are fields that were not sent.
-type PasswordChange struct {
-	UserID      string
-	NewPassword string
-	OldPassword *string
-	MustChange  *bool
-	ExpiryDays  *int64
-}
-
-// maxExpiryDays keeps days*24h inside a time.Duration; anything longer is
-// clamped to "never" anyway.
-const maxExpiryDays = 100_000
-
-func (s *Service) passwordExpiry(days *int64) time.Duration {
-	if days == nil || *days <= 0 {
-		return s.cfg.PasswordExpiry
-	}
-	return time.Duration(min(*days, maxExpiryDays)) * 24 * time.Hour
-}
-
-// ChangePassword is PATCH /zato/sso/user/password (docs/API.md#change-password, docs/API.md#d25). The
-// caller is authenticated without the password-expiry check. Changing one's
-// own password needs the old one (domain.ErrNotAllowed when missing or
-// wrong); a super-user may change anyone's, and alone may set must_change
-// and the expiry. The new password must pass the policy (its codes).
-func (s *Service) ChangePassword(ctx context.Context, m Meta, ust string, in PasswordChange) error {
-	if err := s.Sync(ctx); err != nil {
-		return err
-	}
-	c, err := s.authenticate(ust, m, true)
-	if err != nil {
-		return err
-	}
-	target, err := s.targetUser(c, in.UserID)
-	if err != nil {
-		return err
-	}
-	own := target.ID == c.User.ID
-	if own {
-		if in.OldPassword == nil || *in.OldPassword == "" {
-			return domain.ErrNotAllowed
-		}
-		hash, err := s.keys.DecryptString(target.PasswordHash)
-		if err != nil {
-			return domain.ErrNotAllowed
-		}
-		if ok, err := s.checkPassword(ctx, hash, *in.OldPassword); err != nil || !ok {
-			return cmp.Or(err, error(domain.ErrNotAllowed))
-		}
-	}
-	if err := s.passwordPolicy().Check(in.NewPassword); err != nil {
-		return err
-	}
-	var mustChange *bool // nil: leave the flag as it is
-	expiry := s.cfg.PasswordExpiry
-	switch {
-	case !c.User.IsSuperUser: // own password: the flag is cleared (docs/API.md#d25)
-		mustChange = new(bool)
-	case own:
-		mustChange = new(bool)
-		if in.MustChange != nil {
-			mustChange = in.MustChange
-		}
-		expiry = s.passwordExpiry(in.ExpiryDays)
-	default:
-		mustChange = in.MustChange
-		expiry = s.passwordExpiry(in.ExpiryDays)
-	}
-	return s.setPassword(ctx, m, c.User.ID, target.ID, in.NewPassword, mustChange, expiry)
-}
-
-// setPassword stores a new password hash for the user with that id.
-func (s *Service) setPassword(ctx context.Context, m Meta, actor, id, password string, mustChange *bool, expiry time.Duration) error {
-	plain, err := s.hashPassword(ctx, password) // once, outside a retried decision
-	if err != nil {
-		return err
-	}
-	hash := s.keys.EncryptString(plain)
-	return s.changeUser(ctx, m, actor, id, domain.KindUserPasswordChanged, func(u *domain.User, now time.Time) error {
-		u.PasswordHash, u.PasswordIsSet = hash, true
-		u.PasswordLastSet, u.PasswordExpiry = now, domain.AddClamped(now, expiry)
-		if mustChange != nil {
-			u.PasswordMustChange = *mustChange
-		}
-		return nil
-	})
-}
-
-// SetTOTP is PATCH /zato/sso/user/totp (docs/API.md#totp, docs/API.md#d26): it sets the target
-// user's TOTP key, generating one when key is empty, and its label (empty:
-// the default label), both stored encrypted. is_totp_enabled is not changed.
-// It returns the key now in force; domain.ErrInvalidInput for a key that is
-// not at least 16 base32 characters; the TUR errors of docs/API.md#target-user.
-func (s *Service) SetTOTP(ctx context.Context, m Meta, ust, userID, key, label string) (string, error) {
-	if key != "" && !domain.ValidTOTPKey(key) {
-		return "", domain.ErrInvalidInput
-	}
-	c, err := s.begin(ctx, ust, m)
-	if err != nil {
-		return "", err
-	}
-	target, err := s.targetUser(c, userID)
-	if err != nil {
-		return "", err
-	}
-	return s.setTOTP(ctx, m, c.User.ID, target.ID, key, label)
-}
-
-func (s *Service) setTOTP(ctx context.Context, m Meta, actor, id, key, label string) (string, error) {
-	if key == "" {
-		key = newTOTPKey()
-	}
-	key = strings.ToUpper(key)
-	sealedKey, sealedLabel := s.keys.EncryptString(key), ""
-	if label != "" {
-		sealedLabel = s.keys.EncryptString(label)
-	}
-	err := s.changeUser(ctx, m, actor, id, domain.KindUserTOTPChanged, func(u *domain.User, _ time.Time) error {
-		u.TOTPKey, u.TOTPLabel = sealedKey, sealedLabel
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	return key, nil
 }

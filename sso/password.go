@@ -1,6 +1,7 @@
 package sso
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/pbkdf2"
@@ -184,4 +185,93 @@ func randomPassword() string {
 	b := make([]byte, 24)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// PasswordChange is the input of PATCH /zato/sso/user/password (docs/API.md#change-password).
+// Nil pointers are fields that were not sent.
+type PasswordChange struct {
+	UserID      string
+	NewPassword string
+	OldPassword *string
+	MustChange  *bool
+	ExpiryDays  *int64
+}
+
+// maxExpiryDays keeps days*24h inside a time.Duration; anything longer is
+// clamped to "never" anyway.
+const maxExpiryDays = 100_000
+
+func (s *Service) passwordExpiry(days *int64) time.Duration {
+	if days == nil || *days <= 0 {
+		return s.cfg.PasswordExpiry
+	}
+	return time.Duration(min(*days, maxExpiryDays)) * 24 * time.Hour
+}
+
+// ChangePassword is PATCH /zato/sso/user/password (docs/API.md#change-password, docs/API.md#d25). The
+// caller is authenticated without the password-expiry check. Changing one's
+// own password needs the old one (domain.ErrNotAllowed when missing or
+// wrong); a super-user may change anyone's, and alone may set must_change
+// and the expiry. The new password must pass the policy (its codes).
+func (s *Service) ChangePassword(ctx context.Context, m Meta, ust string, in PasswordChange) error {
+	if err := s.Sync(ctx); err != nil {
+		return err
+	}
+	c, err := s.authenticate(ust, m, true)
+	if err != nil {
+		return err
+	}
+	target, err := s.targetUser(c, in.UserID)
+	if err != nil {
+		return err
+	}
+	own := target.ID == c.User.ID
+	if own {
+		if in.OldPassword == nil || *in.OldPassword == "" {
+			return domain.ErrNotAllowed
+		}
+		hash, err := s.keys.DecryptString(target.PasswordHash)
+		if err != nil {
+			return domain.ErrNotAllowed
+		}
+		if ok, err := s.checkPassword(ctx, hash, *in.OldPassword); err != nil || !ok {
+			return cmp.Or(err, error(domain.ErrNotAllowed))
+		}
+	}
+	if err := s.passwordPolicy().Check(in.NewPassword); err != nil {
+		return err
+	}
+	var mustChange *bool // nil: leave the flag as it is
+	expiry := s.cfg.PasswordExpiry
+	switch {
+	case !c.User.IsSuperUser: // own password: the flag is cleared (docs/API.md#d25)
+		mustChange = new(bool)
+	case own:
+		mustChange = new(bool)
+		if in.MustChange != nil {
+			mustChange = in.MustChange
+		}
+		expiry = s.passwordExpiry(in.ExpiryDays)
+	default:
+		mustChange = in.MustChange
+		expiry = s.passwordExpiry(in.ExpiryDays)
+	}
+	return s.setPassword(ctx, m, c.User.ID, target.ID, in.NewPassword, mustChange, expiry)
+}
+
+// setPassword stores a new password hash for the user with that id.
+func (s *Service) setPassword(ctx context.Context, m Meta, actor, id, password string, mustChange *bool, expiry time.Duration) error {
+	plain, err := s.hashPassword(ctx, password) // once, outside a retried decision
+	if err != nil {
+		return err
+	}
+	hash := s.keys.EncryptString(plain)
+	return s.changeUser(ctx, m, actor, id, domain.KindUserPasswordChanged, func(u *domain.User, now time.Time) error {
+		u.PasswordHash, u.PasswordIsSet = hash, true
+		u.PasswordLastSet, u.PasswordExpiry = now, domain.AddClamped(now, expiry)
+		if mustChange != nil {
+			u.PasswordMustChange = *mustChange
+		}
+		return nil
+	})
 }

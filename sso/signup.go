@@ -3,7 +3,9 @@ package sso
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"strings"
@@ -239,4 +241,11 @@ func (s *Service) ConfirmSignup(ctx context.Context, m Meta, token string) error
 		return domain.ErrNoSuchSignupToken
 	}
 	return err
+}
+
+// tokenHash returns the hex SHA-256 of a secret token (sign-up tokens are
+// kept only in this form).
+func tokenHash(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
 }
