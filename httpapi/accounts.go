@@ -155,18 +155,6 @@ func boolField(in *input, key string, nullAbsent bool) (sso.Field[bool], error) 
 	return sso.Set(v), nil
 }
 
-// boolPtr reads an optional bool: nil when absent, null or empty.
-func boolPtr(in *input, key string) (*bool, error) {
-	if _, _, _, ok := in.lookup(key); !ok || in.emptyString(key) {
-		return nil, nil
-	}
-	v, err := in.boolean(key, false)
-	if err != nil {
-		return nil, err
-	}
-	return &v, nil
-}
-
 // updateUser is PATCH /zato/sso/user (docs/API.md#update-user).
 func (s *Server) updateUser(c echo.Context) error {
 	in, ust, m, err := s.authed(c)
@@ -248,61 +236,4 @@ func (s *Server) setLocked(c echo.Context, locked bool) error {
 		return err
 	}
 	return s.reply(c)
-}
-
-// changePassword is PATCH /zato/sso/user/password (docs/API.md#change-password).
-func (s *Server) changePassword(c echo.Context) error {
-	in, ust, m, err := s.authed(c, "new_password")
-	if err != nil {
-		return err
-	}
-	var pc sso.PasswordChange
-	if pc.UserID, err = in.id("user_id"); err != nil {
-		return err
-	}
-	if pc.NewPassword, _, err = in.str("new_password"); err != nil {
-		return err
-	}
-	if pc.OldPassword, err = in.strPtr("old_password"); err != nil {
-		return err
-	}
-	if pc.MustChange, err = boolPtr(in, "must_change"); err != nil {
-		return err
-	}
-	days, ok, err := in.integer("password_expiry")
-	if err != nil {
-		return err
-	}
-	if ok {
-		pc.ExpiryDays = &days
-	}
-	if err := s.svc.ChangePassword(c.Request().Context(), m, ust, pc); err != nil {
-		return err
-	}
-	return s.reply(c)
-}
-
-// setTOTP is PATCH /zato/sso/user/totp (docs/API.md#totp).
-func (s *Server) setTOTP(c echo.Context) error {
-	in, ust, m, err := s.authed(c)
-	if err != nil {
-		return err
-	}
-	userID, err := in.id("user_id")
-	if err != nil {
-		return err
-	}
-	key, _, err := in.str("totp_key")
-	if err != nil {
-		return err
-	}
-	label, _, err := in.str("totp_label")
-	if err != nil {
-		return err
-	}
-	key, err = s.svc.SetTOTP(c.Request().Context(), m, ust, userID, key, label)
-	if err != nil {
-		return err
-	}
-	return s.reply(c, field{"totp_key", key})
 }
