@@ -2,9 +2,14 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"maps"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +19,45 @@ import (
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
 	"github.com/ssoattr/ssoattr/sso"
 )
+
+const apiUser = "/zato/sso/user"
+
+var (
+	userIDPattern = regexp.MustCompile(`^zusr[0-9a-hjkmnp-tv-z]{1,26}$`)
+	timePattern   = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?$`)
+)
+
+// docs/API.md#user-fields: the regular set (without the optional names and e-mail) and
+// the super-user set.
+var (
+	regularFields = []string{"user_id", "username", "is_totp_enabled", "totp_label"}
+	superFields   = append(slices.Clone(regularFields), "is_active", "is_internal", "is_super_user",
+		"is_approval_needed", "approval_status", "approval_status_mod_time", "approval_status_mod_by",
+		"is_locked", "creation_ctx", "password_expiry", "password_last_set", "password_is_set",
+		"password_must_change", "sign_up_status", "sign_up_time")
+)
+
+// apiCreate creates a user through the API as the super-user root.
+func apiCreate(t *testing.T, inst *nodetest.Instance, root, username string, kv ...any) map[string]any {
+	t.Helper()
+	r := inst.Do("POST", apiUser, apiReq(root, append([]any{"username", username, "password", nodetest.Password}, kv...)...))
+	apiWant(t, "create user "+username, r, "")
+	return r.Body
+}
+
+// userKeys returns the keys of an answer other than cid and status, sorted.
+func userKeys(body map[string]any) []string {
+	var out []string
+	for k := range maps.Keys(body) {
+		if k != "cid" && k != "status" {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
 
 // lcWant fails unless r is 200 "ok" (code "") or 403 with that code.
 func lcWant(t *testing.T, what string, r nodetest.Response, code string) {
@@ -75,6 +119,236 @@ func lcKinds(es []domain.Event) []string {
 
 func lcLoginCode(inst *nodetest.Instance, username, password string, kv ...any) nodetest.Response {
 	return inst.Do("POST", "/zato/sso/user/login", apiReq("", append([]any{"username", username, "password", password}, kv...)...))
+}
+
+func TestGetUser(t *testing.T) {
+	inst, root, rootID := apiSetup(t)
+	created := apiCreate(t, inst, root, "alice", "auto_approve", true, "first_name", " Alice ", "last_name", "Liddell",
+		"email", "alice@example.com", "totp_label", "Alice's phone")
+	aliceID := created["user_id"].(string)
+	alice := inst.Login("alice", nodetest.Password)
+	_, bobID := inst.User(root, "bob")
+	withNames := append(slices.Clone(regularFields), "first_name", "last_name", "display_name", "email")
+
+	t.Run("self, regular: the regular field set", func(t *testing.T) {
+		r := inst.Do("GET", apiUser, apiReq(alice))
+		apiWant(t, "GET /user", r, "")
+		if got, want := userKeys(r.Body), sorted(withNames); !slices.Equal(got, want) {
+			t.Fatalf("fields = %q, want %q", got, want)
+		}
+		for k, want := range map[string]any{"user_id": aliceID, "username": "alice", "first_name": "Alice",
+			"last_name": "Liddell", "display_name": "Alice Liddell", "email": "alice@example.com",
+			"totp_label": "Alice's phone", "is_totp_enabled": false} {
+			if r.Body[k] != want {
+				t.Errorf("%s = %#v, want %#v", k, r.Body[k], want)
+			}
+		}
+	})
+	t.Run("own user_id as a regular user is allowed (API.md#d20)", func(t *testing.T) {
+		r := inst.Do("GET", apiUser, apiReq(alice, "user_id", aliceID))
+		apiWant(t, "GET /user with own user_id", r, "")
+		if r.Body["user_id"] != aliceID || r.Body["is_super_user"] != nil {
+			t.Fatalf("GET /user with own user_id = %s, want alice's regular set", r.Raw)
+		}
+	})
+	t.Run("another user_id as a regular user is E005001", func(t *testing.T) {
+		apiWant(t, "GET bob as alice", inst.Do("GET", apiUser, apiReq(alice, "user_id", bobID)), "E005001")
+		apiWant(t, "GET unknown as alice", inst.Do("GET", apiUser, apiReq(alice, "user_id", "zusr0000")), "E005001")
+	})
+	t.Run("a super-user sees the full set", func(t *testing.T) {
+		r := inst.Do("GET", apiUser, apiReq(root, "user_id", aliceID))
+		apiWant(t, "GET alice as root", r, "")
+		// A super-user's GET also shows the login back-off (login_failures).
+		if got, want := userKeys(r.Body), sorted(append(slices.Clone(superFields), "first_name", "last_name", "display_name", "email", "login_failures")); !slices.Equal(got, want) {
+			t.Fatalf("fields = %q, want %q", got, want)
+		}
+		for k, want := range map[string]any{"is_super_user": false, "is_active": true, "is_internal": false,
+			"is_approval_needed": false, "approval_status": "approved", "approval_status_mod_by": rootID,
+			"is_locked": false, "sign_up_status": "final", "password_is_set": true, "password_must_change": false} {
+			if r.Body[k] != want {
+				t.Errorf("%s = %#v, want %#v", k, r.Body[k], want)
+			}
+		}
+		for _, k := range []string{"approval_status_mod_time", "password_expiry", "password_last_set", "sign_up_time"} {
+			if s, _ := r.Body[k].(string); !timePattern.MatchString(s) {
+				t.Errorf("%s = %#v, want a date-time (docs/API.md#time-format)", k, r.Body[k])
+			}
+		}
+		self := inst.Do("GET", apiUser, apiReq(root))
+		if self.Body["is_super_user"] != true || self.Body["user_id"] != rootID {
+			t.Fatalf("GET /user as root = %s, want root's full set", self.Raw)
+		}
+	})
+	t.Run("a super-user naming an unknown user_id gets E001100", func(t *testing.T) {
+		apiWant(t, "GET unknown as root", inst.Do("GET", apiUser, apiReq(root, "user_id", "zusr0000")), "E001100")
+		apiWant(t, "GET non-id as root", inst.Do("GET", apiUser, apiReq(root, "user_id", "../x.>")), "E001100")
+	})
+	t.Run("an empty user_id means the caller", func(t *testing.T) {
+		r := inst.Do("GET", apiUser, apiReq(alice, "user_id", ""))
+		if r.Body["user_id"] != aliceID {
+			t.Fatalf("GET /user with user_id \"\" = %s, want alice", r.Raw)
+		}
+	})
+}
+
+func TestCreateUser(t *testing.T) {
+	inst, root, rootID := apiSetup(t)
+	alice, _ := inst.User(root, "alice")
+
+	t.Run("a regular caller gets E005001", func(t *testing.T) {
+		apiWant(t, "create as alice", inst.Do("POST", apiUser, apiReq(alice, "username", "eve", "password", nodetest.Password)), "E005001")
+		apiWant(t, "login as the refused user", apiLoginAs(inst, "eve", nodetest.Password), "E005001")
+	})
+	t.Run("username missing, null or empty is E001001", func(t *testing.T) {
+		apiWant(t, "no username", inst.Do("POST", apiUser, apiReq(root, "password", nodetest.Password)), "E001001")
+		apiWant(t, "null username", inst.Do("POST", apiUser, apiReq(root, "username", nil)), "E001001")
+		apiWant(t, "empty username", inst.Do("POST", apiUser, apiReq(root, "username", "")), "E001001")
+		apiWant(t, "blank username", inst.Do("POST", apiUser, apiReq(root, "username", "  ")), "E001001")
+	})
+	t.Run("a taken username is E001002", func(t *testing.T) {
+		apiWant(t, "create alice again", inst.Do("POST", apiUser, apiReq(root, "username", "alice")), "E001002")
+		apiWant(t, "create root's name", inst.Do("POST", apiUser, apiReq(root, "username", "root")), "E001002")
+	})
+	t.Run("bad enum and bool values are E008002 (API.md#d21)", func(t *testing.T) {
+		apiWant(t, "sign_up_status", inst.Do("POST", apiUser, apiReq(root, "username", "x1", "sign_up_status", "done")), "E008002")
+		// An input check: before authentication, the super-user check and the username's.
+		apiWant(t, "sign_up_status, bad token", inst.Do("POST", apiUser, apiReq("junk", "username", "x1", "sign_up_status", "done")), "E008002")
+		apiWant(t, "sign_up_status, regular caller", inst.Do("POST", apiUser, apiReq(alice, "username", "x1", "sign_up_status", "done")), "E008002")
+		apiWant(t, "sign_up_status, empty username", inst.Do("POST", apiUser, apiReq(root, "username", "", "sign_up_status", "done")), "E008002")
+		apiWant(t, "is_locked", inst.Do("POST", apiUser, apiReq(root, "username", "x2", "is_locked", "maybe")), "E008002")
+		apiWant(t, "auto_approve", inst.Do("POST", apiUser, apiReq(root, "username", "x3", "auto_approve", []int{1})), "E008002")
+		apiWant(t, "username not a string", inst.Do("POST", apiUser, apiReq(root, "username", 5)), "E008002")
+	})
+	t.Run("password policy", func(t *testing.T) {
+		apiWant(t, "short password", inst.Do("POST", apiUser, apiReq(root, "username", "x4", "password", "Ab1")), "E003002")
+		apiWant(t, "rejected password", inst.Do("POST", apiUser, apiReq(root, "username", "x5", "password", "myPassword-99")), "E003001")
+	})
+	t.Run("output: the super-user set, no secrets", func(t *testing.T) {
+		r := inst.Do("POST", apiUser, apiReq(root, "username", "carol", "password", nodetest.Password,
+			"display_name", "  ", "first_name", "Carol", "middle_name", "", "last_name", "King", "totp_key", "JBSWY3DPEHPK3PXP",
+			"totp_label", "Carol's phone", "is_rate_limit_active", true, "unknown_key", 1))
+		apiWant(t, "create carol", r, "")
+		if got, want := userKeys(r.Body), sorted(append(slices.Clone(superFields), "first_name", "last_name", "display_name")); !slices.Equal(got, want) {
+			t.Fatalf("fields = %q, want %q", got, want)
+		}
+		for _, secret := range []string{nodetest.Password, "JBSWY3DPEHPK3PXP", "pbkdf2"} {
+			if strings.Contains(string(r.Raw), secret) {
+				t.Fatalf("create answer %s contains %q", r.Raw, secret)
+			}
+		}
+		for k, want := range map[string]any{"username": "carol", "display_name": "Carol King", "totp_label": "Carol's phone",
+			"approval_status": "before_decision", "is_approval_needed": true, "approval_status_mod_by": rootID,
+			"is_super_user": false, "is_locked": false, "sign_up_status": "final"} {
+			if r.Body[k] != want {
+				t.Errorf("%s = %#v, want %#v", k, r.Body[k], want)
+			}
+		}
+		if id, _ := r.Body["user_id"].(string); !userIDPattern.MatchString(id) {
+			t.Errorf("user_id = %q, want a match for %s", id, userIDPattern)
+		}
+	})
+	t.Run("auto_approve", func(t *testing.T) {
+		r := inst.Do("POST", apiUser, apiReq(root, "username", "dave", "password", nodetest.Password, "auto_approve", "yes"))
+		apiWant(t, "create dave", r, "")
+		if r.Body["approval_status"] != "approved" || r.Body["is_approval_needed"] != false {
+			t.Fatalf("create with auto_approve = %s, want approved", r.Raw)
+		}
+		apiWant(t, "login as dave", apiLoginAs(inst, "dave", nodetest.Password), "")
+	})
+	t.Run("without a password, one is generated", func(t *testing.T) {
+		r := inst.Do("POST", apiUser, apiReq(root, "username", "erin", "auto_approve", true))
+		apiWant(t, "create erin", r, "")
+		if r.Body["password_is_set"] != true {
+			t.Fatalf("create without password = %s, want password_is_set true", r.Raw)
+		}
+		apiWant(t, "login as erin with the test password", apiLoginAs(inst, "erin", nodetest.Password), "E005001")
+	})
+	t.Run("is_locked at creation", func(t *testing.T) {
+		r := inst.Do("POST", apiUser, apiReq(root, "username", "frank", "password", nodetest.Password, "auto_approve", true, "is_locked", true))
+		apiWant(t, "create frank", r, "")
+		if r.Body["is_locked"] != true || r.Body["locked_by"] != rootID || !timePattern.MatchString(r.Body["locked_time"].(string)) {
+			t.Fatalf("create locked = %s, want is_locked, locked_by root, locked_time", r.Raw)
+		}
+	})
+}
+
+// A user created by the Go API with an existing hash (NewUser.PasswordHash)
+// logs in with the password that hash was made from, at the hash's own
+// rounds; a malformed hash, or one sent together with a password, is
+// refused and creates nothing; and the HTTP API cannot set one.
+func TestCreateUser_WithPasswordHash(t *testing.T) {
+	inst := nodetest.Start(t)
+	root, _ := inst.SuperUser("root")
+	hash, err := sso.HashPassword("Another-Horse-9-Battery", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m := sso.Meta{App: "CRM", RemoteAddr: "127.0.0.1"}
+	if _, err := inst.SSO.CreateUser(ctx, m, root, sso.NewUser{Username: "moved", PasswordHash: hash, AutoApprove: true}); err != nil {
+		t.Fatal(err)
+	}
+	inst.Login("moved", "Another-Horse-9-Battery")
+	apiWant(t, "wrong password", apiLoginAs(inst, "moved", nodetest.Password), "E005001")
+
+	pw := nodetest.Password
+	for name, in := range map[string]sso.NewUser{
+		"malformed":       {Username: "bad1", PasswordHash: "$pbkdf2-sha512$x$y$z", AutoApprove: true},
+		"too many rounds": {Username: "bad2", PasswordHash: strings.Replace(hash, "$10$", "$99999999$", 1), AutoApprove: true},
+		"with a password": {Username: "bad3", PasswordHash: hash, Password: &pw, AutoApprove: true},
+	} {
+		if _, err := inst.SSO.CreateUser(ctx, m, root, in); !errors.Is(err, domain.ErrInvalidInput) {
+			t.Errorf("%s: got %v, want ErrInvalidInput", name, err)
+		}
+		if _, ok := inst.Synced().UserByName(in.Username); ok {
+			t.Errorf("%s: the user was created", name)
+		}
+	}
+	if _, err := sso.HashPassword("x", 0); err == nil {
+		t.Error("HashPassword accepted 0 rounds")
+	}
+
+	// Over HTTP a password_hash is not an input: the user gets the password sent.
+	r := inst.Do("POST", apiUser, apiReq(root, "username", "web", "password", nodetest.Password, "password_hash", hash, "auto_approve", true))
+	if r.Status != 200 {
+		t.Fatalf("create over HTTP: %d %s", r.Status, r.Raw)
+	}
+	inst.Login("web", nodetest.Password)
+}
+
+// TestUsername_CountedInCharacters checks that creating and renaming apply
+// the same username rule, counted in characters: a name of 100 "é" (200
+// bytes) is accepted by both, 191 characters is the longest either takes,
+// and 192 is refused by both without changing anything.
+func TestUsername_CountedInCharacters(t *testing.T) {
+	inst, root, _ := apiSetup(t)
+	accented := strings.Repeat("é", 100)
+	created := apiCreate(t, inst, root, accented, "auto_approve", true)
+	id, _ := created["user_id"].(string)
+	if created["username"] != accented {
+		t.Fatalf("created username = %v, want %q", created["username"], accented)
+	}
+	apiWant(t, "login with the 100-character name", apiLoginAs(inst, accented, nodetest.Password), "")
+
+	bob := apiCreate(t, inst, root, "bob")
+	bobID, _ := bob["user_id"].(string)
+	rename := func(userID, name string) nodetest.Response {
+		return inst.Do("PATCH", apiUser, apiReq(root, "user_id", userID, "username", name))
+	}
+	apiWant(t, "rename bob to 100 \"è\"", rename(bobID, strings.Repeat("è", 100)), "")
+
+	longest := strings.Repeat("ü", domain.MaxUsernameLen)
+	apiWant(t, "create with 191 characters", inst.Do("POST", apiUser, apiReq(root, "username", longest, "password", nodetest.Password)), "")
+	apiWant(t, "rename to 191 characters", rename(id, strings.Repeat("ö", domain.MaxUsernameLen)), "")
+
+	over := strings.Repeat("ä", domain.MaxUsernameLen+1)
+	apiWant(t, "create with 192 characters", inst.Do("POST", apiUser, apiReq(root, "username", over, "password", nodetest.Password)), "E001001")
+	lcWant(t, "rename to 192 characters", rename(bobID, over), "E008002")
+	apiWant(t, "login with the refused name", apiLoginAs(inst, over, nodetest.Password), "E005001")
+	if u := lcGetUser(t, inst, root, bobID); u["username"] != strings.Repeat("è", 100) {
+		t.Fatalf("username after a refused rename = %v, want the previous one", u["username"])
+	}
 }
 
 func TestUserUpdate(t *testing.T) {
@@ -382,166 +656,38 @@ func TestRejectAndApprove(t *testing.T) {
 	lcWant(t, "approved user's session", inst.Do("GET", "/zato/sso/user", apiReq(aUST)), "")
 }
 
-func TestChangePassword(t *testing.T) {
-	inst := nodetest.Start(t)
-	sUST, sID := inst.SuperUser("pw-root")
-	aUST, aID := inst.User(sUST, "pw-alice")
-	_, bID := inst.User(sUST, "pw-bob")
-	change := func(ust string, kv ...any) nodetest.Response {
-		return inst.Do("PATCH", "/zato/sso/user/password", apiReq(ust, kv...))
+func TestApproveReject(t *testing.T) {
+	inst, root, rootID := apiSetup(t)
+	alice, _ := inst.User(root, "alice")
+	pendingID := apiCreate(t, inst, root, "pending")["user_id"].(string)
+	apiWant(t, "login before approval", apiLoginAs(inst, "pending", nodetest.Password), "E005004")
+
+	for _, op := range []string{"approve", "reject"} {
+		path := apiUser + "/" + op
+		apiWant(t, op+" as a regular user", inst.Do("POST", path, apiReq(alice, "user_id", pendingID)), "E005001")
+		apiWant(t, op+" unknown user as a regular user", inst.Do("POST", path, apiReq(alice, "user_id", "zusr0000")), "E005001")
+		apiWant(t, op+" an unknown user", inst.Do("POST", path, apiReq(root, "user_id", "zusr0000")), "E001100")
+		apiWant(t, op+" an empty user_id", inst.Do("POST", path, apiReq(root, "user_id", "")), "E001100")
+		apiWant400(t, op+" without user_id", inst.Do("POST", path, apiReq(root)), "E008003")
+		apiWant400(t, op+" without a token", inst.Do("POST", path, map[string]any{"current_app": "CRM", "user_id": pendingID}), "E008003")
 	}
-	setFlag := func(id string) {
-		t.Helper()
-		lcWant(t, "set must-change", inst.Do("PATCH", "/zato/sso/user", apiReq(sUST, "user_id", id, "password_must_change", true)), "")
+	apiWant(t, "login still refused", apiLoginAs(inst, "pending", nodetest.Password), "E005004")
+
+	apiWant(t, "approve", inst.Do("POST", apiUser+"/approve", apiReq(root, "user_id", pendingID)), "")
+	ust := inst.Login("pending", nodetest.Password)
+	r := inst.Do("GET", apiUser, apiReq(root, "user_id", pendingID))
+	if r.Body["approval_status"] != "approved" || r.Body["approval_status_mod_by"] != rootID || r.Body["is_approval_needed"] != false {
+		t.Fatalf("after approve: %s, want approved by root", r.Raw)
 	}
-	const pw2, pw3, pw4 = "Second-Pass-22", "Third-Pass-333", "Fourth-Pass-4444"
+	apiWant(t, "approve again", inst.Do("POST", apiUser+"/approve", apiReq(root, "user_id", pendingID)), "")
 
-	t.Run("regular_user_own_password", func(t *testing.T) {
-		lcWant400(t, "no new_password", change(aUST, "old_password", nodetest.Password), "E008003")
-		lcWant(t, "no old_password", change(aUST, "new_password", pw2), "E005001")
-		lcWant(t, "wrong old_password", change(aUST, "new_password", pw2, "old_password", "Wrong-Pass-1"), "E005001")
-		lcWant(t, "too short", change(aUST, "new_password", "Ab1", "old_password", nodetest.Password), "E003002")
-		lcWant(t, "too long", change(aUST, "new_password", strings.Repeat("x", 257), "old_password", nodetest.Password), "E003003")
-		lcWant(t, "rejected word", change(aUST, "new_password", "MyPassword-77", "old_password", nodetest.Password), "E003001")
-		lcWant(t, "another user's password (API.md#d25)", change(aUST, "user_id", bID, "new_password", pw2), "E005001")
-		setFlag(aID)
-		lcWant(t, "change", change(aUST, "new_password", pw2, "old_password", nodetest.Password,
-			"must_change", true, "password_expiry", 3), "")
-		u := lcGetUser(t, inst, sUST, aID)
-		if u["password_must_change"] != false {
-			t.Fatalf("password_must_change = %v, want false (cleared for the owner, must_change ignored, API.md#d25)", u["password_must_change"])
-		}
-		lcNear(t, "password_expiry", lcTime(t, u["password_expiry"]), time.Now().Add(730*24*time.Hour))
-		lcNear(t, "password_last_set", lcTime(t, u["password_last_set"]), time.Now())
-		lcWant(t, "login with the old password", lcLoginCode(inst, "pw-alice", nodetest.Password), "E005001")
-		inst.Login("pw-alice", pw2)
-		lcWant(t, "other sessions stay valid", inst.Do("GET", "/zato/sso/user", apiReq(aUST)), "")
-	})
-
-	t.Run("super_user_own_password", func(t *testing.T) {
-		lcWant(t, "no old_password", change(sUST, "new_password", pw2), "E005001")
-		setFlag(sID)
-		lcWant(t, "change without must_change", change(sUST, "new_password", pw2, "old_password", nodetest.Password), "")
-		if u := lcGetUser(t, inst, sUST, sID); u["password_must_change"] != false {
-			t.Fatalf("password_must_change = %v, want false when must_change is absent", u["password_must_change"])
-		}
-		lcWant(t, "change with must_change and expiry", change(sUST, "new_password", pw3, "old_password", pw2,
-			"must_change", true, "password_expiry", 10), "")
-		u := lcGetUser(t, inst, sUST, sID)
-		if u["password_must_change"] != true {
-			t.Fatalf("password_must_change = %v, want true (honoured for a super-user, API.md#d25)", u["password_must_change"])
-		}
-		lcNear(t, "password_expiry", lcTime(t, u["password_expiry"]), time.Now().Add(10*24*time.Hour))
-	})
-
-	t.Run("super_user_other_password", func(t *testing.T) {
-		setFlag(bID)
-		lcWant(t, "unknown user", change(sUST, "user_id", "zusrnosuchuser", "new_password", pw2), "E001100")
-		lcWant(t, "change, old_password ignored", change(sUST, "user_id", bID, "new_password", pw2, "old_password", "whatever"), "")
-		u := lcGetUser(t, inst, sUST, bID)
-		if u["password_must_change"] != true {
-			t.Fatalf("password_must_change = %v, want true (left as it was)", u["password_must_change"])
-		}
-		lcNear(t, "password_expiry (0 means the default)", lcTime(t, u["password_expiry"]), time.Now().Add(730*24*time.Hour))
-		lcWant(t, "change with must_change false", change(sUST, "user_id", bID, "new_password", pw4,
-			"must_change", "false", "password_expiry", "5"), "")
-		u = lcGetUser(t, inst, sUST, bID)
-		if u["password_must_change"] != false {
-			t.Fatalf("password_must_change = %v, want false", u["password_must_change"])
-		}
-		lcNear(t, "password_expiry", lcTime(t, u["password_expiry"]), time.Now().Add(5*24*time.Hour))
-		inst.Login("pw-bob", pw4)
-		events := inst.OwnerEvents(domain.UserOwner(bID))
-		if k := events[len(events)-1].Kind; k != domain.KindUserPasswordChanged {
-			t.Fatalf("last user event = %s, want %s", k, domain.KindUserPasswordChanged)
-		}
-	})
-
-	t.Run("expired_password_can_still_be_changed_D25", func(t *testing.T) {
-		cUST, cID := inst.User(sUST, "pw-carol")
-		lcWant(t, "expire", inst.Do("PATCH", "/zato/sso/user", apiReq(sUST, "user_id", cID, "password_expiry", "2001-01-01")), "")
-		lcWant(t, "session with an expired password", inst.Do("GET", "/zato/sso/user", apiReq(cUST)), "E005001")
-		lcWant(t, "login with an expired password", lcLoginCode(inst, "pw-carol", nodetest.Password), "E005001")
-		lcWant(t, "change", change(cUST, "new_password", pw2, "old_password", nodetest.Password), "")
-		lcWant(t, "session after the change", inst.Do("GET", "/zato/sso/user", apiReq(cUST)), "")
-	})
-}
-
-func TestLogin_AccountChecks(t *testing.T) {
-	url, _ := nodetest.StartNATS(t)
-	inst := nodetest.Start(t, nodetest.WithNATS(url))
-	sUST, _ := inst.SuperUser("login-root")
-	patch := func(id string, kv ...any) {
-		t.Helper()
-		lcWant(t, "PATCH /user", inst.Do("PATCH", "/zato/sso/user", apiReq(sUST, append([]any{"user_id", id}, kv...)...)), "")
+	apiWant(t, "reject", inst.Do("POST", apiUser+"/reject", apiReq(root, "user_id", pendingID)), "")
+	apiWant(t, "login after reject", apiLoginAs(inst, "pending", nodetest.Password), "E005004")
+	// Existing sessions stop working too (3.3 step 4).
+	apiWant(t, "GET /user with a session from before the reject", inst.Do("GET", apiUser, apiReq(ust)), "E005004")
+	if r := inst.Do("GET", apiUser, apiReq(root, "user_id", pendingID)); r.Body["approval_status"] != "rejected" || r.Body["is_approval_needed"] != true {
+		t.Fatalf("after reject: %s, want rejected", r.Raw)
 	}
-	create := func(name string, kv ...any) string {
-		t.Helper()
-		r := inst.Do("POST", "/zato/sso/user", apiReq(sUST, append([]any{"username", name, "password", nodetest.Password}, kv...)...))
-		lcWant(t, "create "+name, r, "")
-		return r.Body["user_id"].(string)
-	}
-
-	t.Run("wrong_password_and_unknown_user", func(t *testing.T) {
-		create("login-plain", "auto_approve", true)
-		lcWant(t, "wrong password", lcLoginCode(inst, "login-plain", "Wrong-Pass-99"), "E005001")
-		lcWant(t, "unknown user", lcLoginCode(inst, "login-nobody", nodetest.Password), "E005001")
-		lcWant(t, "empty password", lcLoginCode(inst, "login-plain", ""), "E005001")
-	})
-
-	t.Run("account_state", func(t *testing.T) {
-		create("login-unapproved")
-		lcWant(t, "not approved (API.md#d15)", lcLoginCode(inst, "login-unapproved", nodetest.Password), "E005004")
-		lcWant(t, "not approved, wrong password", lcLoginCode(inst, "login-unapproved", "Wrong-Pass-99"), "E005001")
-		create("login-unconfirmed", "auto_approve", true, "sign_up_status", "before_confirmation")
-		lcWant(t, "not confirmed", lcLoginCode(inst, "login-unconfirmed", nodetest.Password), "E005003")
-		create("login-locked", "auto_approve", true, "is_locked", true)
-		lcWant(t, "locked", lcLoginCode(inst, "login-locked", nodetest.Password), "E005002")
-	})
-
-	t.Run("must_change_password", func(t *testing.T) {
-		create("login-must", "auto_approve", true, "password_must_change", true)
-		lcWant(t, "no new_password", lcLoginCode(inst, "login-must", nodetest.Password), "E003007")
-		lcWant(t, "invalid new_password (API.md#d17)", lcLoginCode(inst, "login-must", nodetest.Password, "new_password", "short"), "E003002")
-		lcWant(t, "new_password", lcLoginCode(inst, "login-must", nodetest.Password, "new_password", "Brand-New-Pass-5"), "")
-		lcWant(t, "old password after the change", lcLoginCode(inst, "login-must", nodetest.Password), "E005001")
-		lcWant(t, "new password, no change needed", lcLoginCode(inst, "login-must", "Brand-New-Pass-5"), "")
-	})
-
-	t.Run("expired_password", func(t *testing.T) {
-		id := create("login-expired", "auto_approve", true)
-		patch(id, "password_expiry", "2001-01-01")
-		lcWant(t, "expired, inform_if_expired off", lcLoginCode(inst, "login-expired", nodetest.Password), "E005001")
-		informing := nodetest.Start(t, nodetest.WithNATS(url), nodetest.WithConfig(func(c *sso.Config) { c.InformIfPasswordExpired = true }))
-		lcWant(t, "expired, inform_if_expired on", lcLoginCode(informing, "login-expired", nodetest.Password), "E003004")
-	})
-
-	t.Run("about_to_expire_D18", func(t *testing.T) {
-		id := create("login-soon", "auto_approve", true)
-		patch(id, "password_expiry", domain.FormatTime(time.Now().Add(10*24*time.Hour)))
-		r := lcLoginCode(inst, "login-soon", nodetest.Password)
-		if r.Status != 200 || r.Body["status"] != "warning" || r.SubStatus() != "W003005" || r.Body["ust"] == nil {
-			t.Fatalf("login inside the threshold = %d %s, want 200 warning W003005 with a ust", r.Status, r.Raw)
-		}
-		for _, c := range []struct {
-			logIn, inform bool
-			code          string
-		}{{true, false, ""}, {false, true, "E003006"}, {false, false, "E005001"}} {
-			replica := nodetest.Start(t, nodetest.WithNATS(url), nodetest.WithConfig(func(cfg *sso.Config) {
-				cfg.LogInIfAboutToExpire, cfg.InformIfAboutToExpire = c.logIn, c.inform
-			}))
-			r := lcLoginCode(replica, "login-soon", nodetest.Password)
-			lcWant(t, "log_in_if_about_to_expire / inform_if_about_to_expire", r, c.code)
-			if c.code == "" && (r.Body["sub_status"] != nil || r.Body["ust"] == nil) {
-				t.Fatalf("login = %s, want a plain success", r.Raw)
-			}
-		}
-		// A new password given at login is what the threshold is checked against.
-		must := create("login-soon-must", "auto_approve", true, "password_must_change", true)
-		patch(must, "password_expiry", domain.FormatTime(time.Now().Add(10*24*time.Hour)))
-		r = lcLoginCode(inst, "login-soon-must", nodetest.Password, "new_password", "Brand-New-Pass-6")
-		if r.Status != 200 || r.Body["status"] != "ok" {
-			t.Fatalf("login with a new password = %d %s, want a plain success (API.md#d18)", r.Status, r.Raw)
-		}
-	})
+	// A super-user may reject and approve themselves (kept from Zato).
+	apiWant(t, "approve self", inst.Do("POST", apiUser+"/approve", apiReq(root, "user_id", rootID)), "")
 }

@@ -8,7 +8,17 @@ import (
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
+	"github.com/ssoattr/ssoattr/sso"
 )
+
+const (
+	apiLogin  = "/zato/sso/user/login"
+	apiLogout = "/zato/sso/user/logout"
+)
+
+func apiLoginAs(inst *nodetest.Instance, username, password string) nodetest.Response {
+	return inst.Do("POST", apiLogin, map[string]any{"username": username, "password": password, "current_app": "CRM"})
+}
 
 func TestSessions(t *testing.T) {
 	inst := nodetest.Start(t)
@@ -196,4 +206,153 @@ func TestSessions_RenewalBeforeExpiryKeepsSessionAndAttributes(t *testing.T) {
 	clock.Advance(31 * time.Minute) // past the renewed expiry
 	lcWant(t, "GET after the renewed expiry", inst.Do("GET", "/zato/sso/session/attr", apiReq(a1, "name", "cart")), "E007001")
 	lcWant(t, "renew after expiry", inst.Do("PATCH", "/zato/sso/user/session", apiReq(a1)), "E007001")
+}
+
+func TestLogin(t *testing.T) {
+	inst, root, _ := apiSetup(t)
+	apiCreate(t, inst, root, "alice", "auto_approve", true)
+	apiCreate(t, inst, root, "pending")
+	apiCreate(t, inst, root, "locked", "auto_approve", true, "is_locked", true)
+	apiCreate(t, inst, root, "unconfirmed", "auto_approve", true, "sign_up_status", "before_confirmation")
+
+	t.Run("ok", func(t *testing.T) {
+		r := apiLoginAs(inst, "alice", nodetest.Password)
+		apiWant(t, "login", r, "")
+		if ust, _ := r.Body["ust"].(string); !strings.HasPrefix(ust, "gAAAAA") || len(userKeys(r.Body)) != 1 {
+			t.Fatalf("login = %s, want only a Fernet ust", r.Raw)
+		}
+	})
+	t.Run("wrong password or unknown user is E005001", func(t *testing.T) {
+		apiWant(t, "wrong password", apiLoginAs(inst, "alice", "Wrong-Horse-7-Battery"), "E005001")
+		apiWant(t, "unknown user", apiLoginAs(inst, "nobody", nodetest.Password), "E005001")
+		apiWant(t, "empty password", apiLoginAs(inst, "alice", ""), "E005001")
+		apiWant(t, "null username", inst.Do("POST", apiLogin, map[string]any{"username": nil, "password": nodetest.Password, "current_app": "CRM"}), "E005001")
+		// Account state is never shown without the right password (docs/API.md#disclosure).
+		apiWant(t, "locked, wrong password", apiLoginAs(inst, "locked", "Wrong-Horse-7-Battery"), "E005001")
+		apiWant(t, "unapproved, wrong password", apiLoginAs(inst, "pending", "Wrong-Horse-7-Battery"), "E005001")
+	})
+	t.Run("missing keys are 400 E008003", func(t *testing.T) {
+		for _, k := range []string{"username", "password", "current_app"} {
+			body := map[string]any{"username": "alice", "password": nodetest.Password, "current_app": "CRM"}
+			delete(body, k)
+			apiWant400(t, "login without "+k, inst.Do("POST", apiLogin, body), "E008003")
+		}
+	})
+	t.Run("unknown app is E004001", func(t *testing.T) {
+		r := inst.Do("POST", apiLogin, map[string]any{"username": "alice", "password": nodetest.Password, "current_app": "ERP"})
+		apiWant(t, "login from ERP", r, "E004001")
+	})
+	t.Run("account state after the right password", func(t *testing.T) {
+		apiWant(t, "unapproved user", apiLoginAs(inst, "pending", nodetest.Password), "E005004")
+		apiWant(t, "locked user (is_locked at creation)", apiLoginAs(inst, "locked", nodetest.Password), "E005002")
+		apiWant(t, "unconfirmed user", apiLoginAs(inst, "unconfirmed", nodetest.Password), "E005003")
+	})
+	t.Run("the query string works too", func(t *testing.T) {
+		r := inst.Query("POST", apiLogin, map[string]string{"username": "alice", "password": nodetest.Password, "current_app": "CRM"})
+		apiWant(t, "login by query", r, "")
+	})
+}
+
+func TestLogout(t *testing.T) {
+	inst, root, _ := apiSetup(t)
+	apiCreate(t, inst, root, "alice", "auto_approve", true)
+
+	for name, tok := range map[string]any{"garbage": "garbage", "empty": "", "null": nil, "Fernet-looking": "gAAAAABnOld"} {
+		apiWant(t, "logout with a "+name+" token", inst.Do("POST", apiLogout, map[string]any{"ust": tok, "current_app": "CRM"}), "")
+	}
+	apiWant400(t, "logout without a token", inst.Do("POST", apiLogout, map[string]any{"current_app": "CRM"}), "E008003")
+	apiWant(t, "logout from an unknown app", inst.Do("POST", apiLogout, map[string]any{"ust": "x", "current_app": "ERP"}), "E004001")
+
+	ust := inst.Login("alice", nodetest.Password)
+	other := inst.Login("alice", nodetest.Password)
+	apiWant(t, "PUT before logout", inst.Do("PUT", apiAttr, apiReq(ust, "name", "a", "value", 1)), "")
+	apiWant(t, "logout with current_ust", inst.Do("POST", apiLogout, map[string]any{"current_ust": ust, "current_app": "CRM"}), "")
+	apiWant(t, "GET /user after logout", inst.Do("GET", apiUser, apiReq(ust)), "E007001")
+	apiWant(t, "attribute names after logout", inst.Do("GET", apiAttr+"/names", apiReq(ust)), "E007001")
+	apiWant(t, "logout again", inst.Do("POST", apiLogout, apiReq(ust)), "")
+	// Only that session ended; the user's attributes belong to the user.
+	r := inst.Do("GET", apiAttr+"/names", apiReq(other))
+	apiWant(t, "names through the other session", r, "")
+	if got := r.Body["result"].([]any); len(got) != 1 || got[0] != "a" {
+		t.Fatalf("names through the other session = %s, want [a]", r.Raw)
+	}
+}
+
+func TestLogin_AccountChecks(t *testing.T) {
+	url, _ := nodetest.StartNATS(t)
+	inst := nodetest.Start(t, nodetest.WithNATS(url))
+	sUST, _ := inst.SuperUser("login-root")
+	patch := func(id string, kv ...any) {
+		t.Helper()
+		lcWant(t, "PATCH /user", inst.Do("PATCH", "/zato/sso/user", apiReq(sUST, append([]any{"user_id", id}, kv...)...)), "")
+	}
+	create := func(name string, kv ...any) string {
+		t.Helper()
+		r := inst.Do("POST", "/zato/sso/user", apiReq(sUST, append([]any{"username", name, "password", nodetest.Password}, kv...)...))
+		lcWant(t, "create "+name, r, "")
+		return r.Body["user_id"].(string)
+	}
+
+	t.Run("wrong_password_and_unknown_user", func(t *testing.T) {
+		create("login-plain", "auto_approve", true)
+		lcWant(t, "wrong password", lcLoginCode(inst, "login-plain", "Wrong-Pass-99"), "E005001")
+		lcWant(t, "unknown user", lcLoginCode(inst, "login-nobody", nodetest.Password), "E005001")
+		lcWant(t, "empty password", lcLoginCode(inst, "login-plain", ""), "E005001")
+	})
+
+	t.Run("account_state", func(t *testing.T) {
+		create("login-unapproved")
+		lcWant(t, "not approved (API.md#d15)", lcLoginCode(inst, "login-unapproved", nodetest.Password), "E005004")
+		lcWant(t, "not approved, wrong password", lcLoginCode(inst, "login-unapproved", "Wrong-Pass-99"), "E005001")
+		create("login-unconfirmed", "auto_approve", true, "sign_up_status", "before_confirmation")
+		lcWant(t, "not confirmed", lcLoginCode(inst, "login-unconfirmed", nodetest.Password), "E005003")
+		create("login-locked", "auto_approve", true, "is_locked", true)
+		lcWant(t, "locked", lcLoginCode(inst, "login-locked", nodetest.Password), "E005002")
+	})
+
+	t.Run("must_change_password", func(t *testing.T) {
+		create("login-must", "auto_approve", true, "password_must_change", true)
+		lcWant(t, "no new_password", lcLoginCode(inst, "login-must", nodetest.Password), "E003007")
+		lcWant(t, "invalid new_password (API.md#d17)", lcLoginCode(inst, "login-must", nodetest.Password, "new_password", "short"), "E003002")
+		lcWant(t, "new_password", lcLoginCode(inst, "login-must", nodetest.Password, "new_password", "Brand-New-Pass-5"), "")
+		lcWant(t, "old password after the change", lcLoginCode(inst, "login-must", nodetest.Password), "E005001")
+		lcWant(t, "new password, no change needed", lcLoginCode(inst, "login-must", "Brand-New-Pass-5"), "")
+	})
+
+	t.Run("expired_password", func(t *testing.T) {
+		id := create("login-expired", "auto_approve", true)
+		patch(id, "password_expiry", "2001-01-01")
+		lcWant(t, "expired, inform_if_expired off", lcLoginCode(inst, "login-expired", nodetest.Password), "E005001")
+		informing := nodetest.Start(t, nodetest.WithNATS(url), nodetest.WithConfig(func(c *sso.Config) { c.InformIfPasswordExpired = true }))
+		lcWant(t, "expired, inform_if_expired on", lcLoginCode(informing, "login-expired", nodetest.Password), "E003004")
+	})
+
+	t.Run("about_to_expire_D18", func(t *testing.T) {
+		id := create("login-soon", "auto_approve", true)
+		patch(id, "password_expiry", domain.FormatTime(time.Now().Add(10*24*time.Hour)))
+		r := lcLoginCode(inst, "login-soon", nodetest.Password)
+		if r.Status != 200 || r.Body["status"] != "warning" || r.SubStatus() != "W003005" || r.Body["ust"] == nil {
+			t.Fatalf("login inside the threshold = %d %s, want 200 warning W003005 with a ust", r.Status, r.Raw)
+		}
+		for _, c := range []struct {
+			logIn, inform bool
+			code          string
+		}{{true, false, ""}, {false, true, "E003006"}, {false, false, "E005001"}} {
+			replica := nodetest.Start(t, nodetest.WithNATS(url), nodetest.WithConfig(func(cfg *sso.Config) {
+				cfg.LogInIfAboutToExpire, cfg.InformIfAboutToExpire = c.logIn, c.inform
+			}))
+			r := lcLoginCode(replica, "login-soon", nodetest.Password)
+			lcWant(t, "log_in_if_about_to_expire / inform_if_about_to_expire", r, c.code)
+			if c.code == "" && (r.Body["sub_status"] != nil || r.Body["ust"] == nil) {
+				t.Fatalf("login = %s, want a plain success", r.Raw)
+			}
+		}
+		// A new password given at login is what the threshold is checked against.
+		must := create("login-soon-must", "auto_approve", true, "password_must_change", true)
+		patch(must, "password_expiry", domain.FormatTime(time.Now().Add(10*24*time.Hour)))
+		r = lcLoginCode(inst, "login-soon-must", nodetest.Password, "new_password", "Brand-New-Pass-6")
+		if r.Status != 200 || r.Body["status"] != "ok" {
+			t.Fatalf("login with a new password = %d %s, want a plain success (API.md#d18)", r.Status, r.Raw)
+		}
+	})
 }
