@@ -8,8 +8,7 @@ import (
 
 // barrier coalesces concurrent LastSeq calls. At most one fetch is in flight;
 // callers arriving meanwhile join the next round, which starts when the
-// running one ends (see paceWaiters). A caller never reuses a round that
-// began before it did.
+// running one ends. A caller never reuses a round that began before it did.
 //
 // A caller waits for its round without watching its own context: a round
 // ends within its own deadline (timeout), so a caller waits at most
@@ -26,10 +25,9 @@ type barrier struct {
 }
 
 type round struct {
-	done    chan struct{}
-	seq     uint64
-	err     error
-	waiters int // callers that joined it, under barrier.mu
+	done chan struct{}
+	seq  uint64
+	err  error
 }
 
 func (b *barrier) wait() (uint64, error) {
@@ -38,7 +36,6 @@ func (b *barrier) wait() (uint64, error) {
 		b.next = &round{done: make(chan struct{})}
 	}
 	r := b.next
-	r.waiters++
 	if !b.running {
 		b.running = true
 		b.next = nil
@@ -53,19 +50,12 @@ func (b *barrier) run(r *round) {
 	for r != nil {
 		// The round serves many callers, so it must not die with any one
 		// caller's context; it has its own deadline instead.
-		began := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 		r.seq, r.err = b.fetch(ctx)
 		cancel()
 		close(r.done)
 
-		took := time.Since(began)
 		b.mu.Lock()
-		if b.next != nil && b.next.waiters < paceWaiters {
-			b.mu.Unlock()
-			time.Sleep(min(took, paceMax))
-			b.mu.Lock()
-		}
 		r, b.next = b.next, nil
 		if r == nil {
 			b.running = false
@@ -73,13 +63,3 @@ func (b *barrier) run(r *round) {
 		b.mu.Unlock()
 	}
 }
-
-// A round that few callers have joined waits, before it is sent, as long
-// as the previous round took (at most paceMax), so that it serves more of
-// them: under load a round trip costs more CPU than the wait costs
-// throughput (measured: 4-5 callers a round unpaced, 6-7 paced, and reads
-// 3 % faster). A busy round, or an idle barrier, does not wait.
-const (
-	paceWaiters = 8
-	paceMax     = 100 * time.Microsecond
-)
