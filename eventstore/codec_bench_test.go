@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/eventstore"
 )
@@ -62,31 +60,4 @@ func BenchmarkDecode(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// BenchmarkParseAck reads a publish acknowledgement: parseAck, and
-// encoding/json into the shape jetstream.Publish decodes it into, the cost
-// it replaced.
-func BenchmarkParseAck(b *testing.B) {
-	ack := []byte(`{"stream":"SSO","seq":1234567}`)
-	b.Run("parseAck", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, err := eventstore.ParseAck(ack); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("encoding_json", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			var resp struct {
-				*jetstream.PubAck
-				Error *jetstream.APIError `json:"error,omitempty"`
-			}
-			if err := json.Unmarshal(ack, &resp); err != nil || resp.PubAck == nil {
-				b.Fatal(err)
-			}
-		}
-	})
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -14,16 +13,12 @@ import (
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/ctxtime"
-	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // publish sends data to subject with the subject's expected last sequence
-// and returns the stored message's sequence. It is what jetstream.Publish
-// with WithExpectLastSequencePerSubject does, minus what a write pays there
-// for nothing (measured in the benchmark's set case: about 2 % of a PUT's
-// CPU): the options and their allocations, a header map per message, and an
-// encoding/json decoding of the acknowledgement, which parseAck reads in
-// one pass instead.
+// and returns the stored message's sequence, as jetstream.Publish with
+// WithExpectLastSequencePerSubject does, with the signature header and the
+// resending below, which the library's publish does not do.
 //
 // It keeps trying until ctx's deadline (publishTimeout without one), less
 // the reserve it keeps for settling: a copy refused (no responders, no
@@ -37,16 +32,9 @@ import (
 func (s *Store) publish(ctx context.Context, subject string, data []byte, sig string, expected uint64, id string) (uint64, error) {
 	s.appending.Add(1)
 	defer s.appending.Add(-1)
-	m := pubMsgs.Get().(*nats.Msg)
-	defer func() {
-		m.Subject, m.Data = "", nil
-		pubMsgs.Put(m)
-	}()
-	m.Subject, m.Data = subject, data
-	// The header is encoded while the request is sent, so one map per
-	// pooled message is reused: only its value changes.
-	m.Header[jetstream.ExpectedLastSubjSeqHeader][0] = strconv.FormatUint(expected, 10)
-	m.Header[SignatureHeader][0] = sig
+	m := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{
+		jetstream.ExpectedLastSubjSeqHeader: {strconv.FormatUint(expected, 10)},
+		SignatureHeader:                     {sig}}}
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(publishTimeout)
@@ -138,50 +126,10 @@ func (s *Store) settleBy(deadline time.Time, subject string, expected uint64, id
 // jetstream.Publish does.
 const publishTimeout = 5 * time.Second
 
-var pubMsgs = sync.Pool{New: func() any {
-	return &nats.Msg{Header: nats.Header{jetstream.ExpectedLastSubjSeqHeader: make([]string, 1),
-		SignatureHeader: make([]string, 1)}}
-}}
-
 // parseAck reads a publish acknowledgement as jetstream.Publish does: an
 // error reply ({"error":{...}}) comes back as its *jetstream.APIError,
 // anything else that does not name a stream as jetstream.ErrInvalidJSAck.
-// The acknowledgement a server sends, {"stream":"SSO","seq":5} with perhaps
-// a domain or a duplicate flag, is read in one pass without allocating;
-// any other text goes to encoding/json, so the answer is always the one
-// jetstream.Publish would give.
 func parseAck(data []byte) (uint64, error) {
-	var (
-		seq          uint64
-		stream, seen bool
-	)
-	sc := jsontext.New(data)
-	err := sc.Object(func(key []byte) error {
-		switch string(key) {
-		case "stream":
-			name, err := sc.Text()
-			stream = len(name) > 0
-			return err
-		case "seq":
-			raw, err := sc.Skip()
-			if err != nil {
-				return err
-			}
-			seq, err = strconv.ParseUint(string(raw), 10, 64)
-			seen = true
-			return err
-		case "domain", "duplicate":
-			_, err := sc.Skip()
-			return err
-		}
-		return errUnusualAck
-	})
-	if err == nil {
-		err = sc.End()
-	}
-	if err == nil && stream && seen {
-		return seq, nil
-	}
 	var reply struct {
 		Error  *jetstream.APIError `json:"error"`
 		Stream string              `json:"stream"`

@@ -1,7 +1,6 @@
 package eventstore_test
 
 import (
-	"encoding/json"
 	"errors"
 	"testing"
 
@@ -49,36 +48,4 @@ func TestParseAck(t *testing.T) {
 			t.Errorf("%s: got %d, %v; want %d", tc.ack, seq, err, tc.seq)
 		}
 	}
-}
-
-// FuzzParseAck feeds acknowledgements to parseAck. Property: its answer is
-// the one jetstream.Publish gives for the same reply (publishMsg decodes it
-// with encoding/json into a PubAck and an APIError): the same sequence, the
-// same API error, or ErrInvalidJSAck. It never panics.
-func FuzzParseAck(f *testing.F) {
-	for _, s := range []string{`{"stream":"SSO","seq":42}`, `{"stream":"SSO","domain":"d","seq":7,"duplicate":true}`,
-		`{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 4"},"stream":"SSO","seq":0}`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		seq, err := eventstore.ParseAck(data)
-		var std struct {
-			Stream string              `json:"stream"`
-			Seq    uint64              `json:"seq"`
-			Error  *jetstream.APIError `json:"error"`
-		}
-		var apiErr *jetstream.APIError
-		switch stdErr := json.Unmarshal(data, &std); {
-		case stdErr != nil || std.Error == nil && std.Stream == "":
-			if !errors.Is(err, jetstream.ErrInvalidJSAck) {
-				t.Fatalf("%q: got %d, %v; want ErrInvalidJSAck", data, seq, err)
-			}
-		case std.Error != nil:
-			if !errors.As(err, &apiErr) || *apiErr != *std.Error {
-				t.Fatalf("%q: got %d, %v; want the API error %v", data, seq, err, std.Error)
-			}
-		case err != nil || seq != std.Seq:
-			t.Fatalf("%q: got %d, %v; want %d", data, seq, err, std.Seq)
-		}
-	})
 }
