@@ -11,10 +11,9 @@ import (
 // running one ends. A caller never reuses a round that began before it did.
 //
 // A caller waits for its round without watching its own context: a round
-// ends within its own deadline (timeout), so a caller waits at most
-// two of them, and a select on the caller's context cost every read a
-// timer and a contended select (measured: reads 5 % slower). Nearly every
-// request waits here, so that is the cost that matters.
+// ends within its own deadline (timeout), so a caller waits at most two of
+// them. Under load most requests wait here, and a select on the
+// caller's context would cost each a timer and a contended select.
 type barrier struct {
 	fetch   func(context.Context) (uint64, error)
 	timeout time.Duration // of one round: Config.BarrierTimeout

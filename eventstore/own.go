@@ -12,9 +12,10 @@ import (
 )
 
 // ownEvents hands the attribute events this process appends to its own
-// follower, so that the follower need not decode the stored copy of an
-// event it already holds (under writes, decoding its own events was about
-// 2 % of a PUT's CPU). The follower still receives every message, in
+// follower, so that the follower need not verify and decode the stored
+// copy of an event it already holds: under writes that work competes with
+// the writers for the cores, and set_vs_thin_write needs it saved
+// (docs/PERFORMANCE.md, "Ninth session"). The follower still receives every message, in
 // stream order, and takes an event from here only when the stored bytes
 // are exactly the bytes that were published for it; anything else it
 // decodes as usual. So the view applies the same events in the same order

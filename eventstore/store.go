@@ -216,9 +216,8 @@ func NewID() string { return ulid.Make().String() }
 // The expectation is also what keeps a retried publish from storing an
 // event twice: once the first copy is stored the subject has moved on. So
 // no Nats-Msg-Id is sent (the event's id is in the event): deduplicating
-// by id cost the server a map entry per write for its window and every
-// reader a header to parse per event (measured: about 5 µs of CPU per write,
-// client and server, in the benchmark).
+// by id would cost the server a map entry per write for its window and
+// every reader a header to parse per event, for nothing.
 func (s *Store) Append(ctx context.Context, e domain.Event, expected uint64) (uint64, error) {
 	data, err := s.encode(e)
 	if err != nil {
@@ -424,10 +423,10 @@ func newStore(js jetstream.JetStream, st jetstream.Stream, c Config) *Store {
 // Why the shared request while appends are in flight: the server's state
 // is then ahead of this process's view by those appends at least, so a
 // caller would wait for the follower to apply them, and reading that state
-// takes locks the server's store loop holds while it stores. Under the
-// benchmark's write load the request cost less (set_vs_thin_write 0.865
-// and 0.870 against 0.835 and 0.860, alternating builds); with nothing in
-// flight, reading the state costs no round trip and no wait.
+// takes locks the server's store loop holds while it stores; shared, one
+// request serves a wave of writers. With nothing in flight, reading the
+// state costs no round trip and no wait. Either source alone costs a
+// target case more than 5 % (docs/PERFORMANCE.md, "The read barrier").
 func (s *Store) LastSeq(context.Context) (uint64, error) {
 	if s.cfg.LocalLastSeq != nil && s.appending.Load() == 0 {
 		return s.cfg.LocalLastSeq(s.cfg.Stream)
