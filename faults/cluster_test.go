@@ -253,20 +253,33 @@ func (c *cluster) leader(stream string) int {
 }
 
 // stored counts, over the whole stream, how many events set each attribute
-// name.
-func (c *cluster) stored(stream string) map[string]int {
-	c.t.Helper()
+// name. t is the calling (sub)test's, which a failure stops.
+func (c *cluster) stored(t *testing.T, stream string) map[string]int {
+	t.Helper()
 	js, closeJS := c.js()
 	defer closeJS()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	keys, err := node.EventKeys(nodetest.Keys)
 	if err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
-	st, err := eventstore.Attach(ctx, js, eventstore.Config{Stream: stream, Keys: keys})
-	if err != nil {
-		c.t.Fatalf("attach: %v", err)
+	// Just after a fault the cluster may leave one stream-info request
+	// unanswered (seen with the whole suite loading the machine): ask
+	// again, each time for a few seconds, until the deadline.
+	var st *eventstore.Store
+	for {
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err = eventstore.Attach(actx, js, eventstore.Config{Stream: stream, Keys: keys})
+		acancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("attach: %v", err)
+		}
+		t.Logf("attach: %v; asking again", err)
+		sleepFor(200 * time.Millisecond)
 	}
 	out := map[string]int{}
 	seen := map[string][]string{}
@@ -280,11 +293,11 @@ func (c *cluster) stored(stream string) map[string]int {
 		return true
 	})
 	if err != nil {
-		c.t.Fatalf("scan the stream: %v", err)
+		t.Fatalf("scan the stream: %v", err)
 	}
 	for name, l := range seen {
 		if len(l) > 1 {
-			c.t.Logf("%s is stored %d times: %v", name, len(l), l)
+			t.Logf("%s is stored %d times: %v", name, len(l), l)
 		}
 	}
 	return out

@@ -43,7 +43,7 @@ func (c *cluster) run(t *testing.T, insts []*instance, clients []faults.Client, 
 			readYourWrite(t, clients[0], from.URL, to.URL)
 		}
 	}
-	rep := rec.Check(c.stored("SSO"))
+	rep := rec.Check(c.stored(t, "SSO"))
 	t.Logf("clients saw: %v", rep)
 	if !rep.OK() {
 		t.Errorf("lost %v; stored twice %v; failed but stored %v; stale reads %v; 503 without Retry-After %d",
