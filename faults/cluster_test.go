@@ -21,7 +21,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/eventstore"
 	"github.com/ssoattr/ssoattr/faults"
 	"github.com/ssoattr/ssoattr/internal/natsctx"
@@ -253,54 +252,16 @@ func (c *cluster) leader(stream string) int {
 }
 
 // stored counts, over the whole stream, how many events set each attribute
-// name. t is the calling (sub)test's, which a failure stops.
+// name (see countStored). t is the calling (sub)test's, which a failure stops.
 func (c *cluster) stored(t *testing.T, stream string) map[string]int {
 	t.Helper()
 	js, closeJS := c.js()
 	defer closeJS()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	keys, err := node.EventKeys(nodetest.Keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Just after a fault the cluster may leave one stream-info request
-	// unanswered (seen with the whole suite loading the machine): ask
-	// again, each time for a few seconds, until the deadline.
-	var st *eventstore.Store
-	for {
-		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
-		st, err = eventstore.Attach(actx, js, eventstore.Config{Stream: stream, Keys: keys})
-		acancel()
-		if err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("attach: %v", err)
-		}
-		t.Logf("attach: %v; asking again", err)
-		sleepFor(200 * time.Millisecond)
-	}
-	out := map[string]int{}
-	seen := map[string][]string{}
-	err = st.Scan(ctx, nil, 1, 0, func(m eventstore.Msg) bool {
-		if m.Err == nil && m.Event.Kind == domain.KindAttrSet {
-			for _, a := range m.Event.Data.Attrs {
-				out[a.Name]++
-				seen[a.Name] = append(seen[a.Name], fmt.Sprintf("seq %d id %s cid %s time %s", m.Seq, m.Event.ID, m.Event.CID, m.Event.Time.Format(time.StampMicro)))
-			}
-		}
-		return true
-	})
-	if err != nil {
-		t.Fatalf("scan the stream: %v", err)
-	}
-	for name, l := range seen {
-		if len(l) > 1 {
-			t.Logf("%s is stored %d times: %v", name, len(l), l)
-		}
-	}
-	return out
+	return countStored(t, js, keys, stream)
 }
 
 // instance is a service instance on the cluster.

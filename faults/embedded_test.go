@@ -15,8 +15,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/ssoattr/ssoattr/domain"
-	"github.com/ssoattr/ssoattr/eventstore"
 	"github.com/ssoattr/ssoattr/faults"
 	"github.com/ssoattr/ssoattr/internal/natsctx"
 	"github.com/ssoattr/ssoattr/internal/node"
@@ -133,8 +131,8 @@ func (e *embedded) signal(sig os.Signal) (exit int) {
 	return e.cmd.ProcessState.ExitCode()
 }
 
-// stored counts the events setting each attribute name, read as the
-// reader role from the running child's server.
+// stored counts the events setting each attribute name (see countStored),
+// read as the reader role from the running child's server.
 func (e *embedded) stored() map[string]int {
 	e.t.Helper()
 	c, err := natsctx.Load(node.RoleReader.ContextFile(filepath.Join(e.dir, "nats")))
@@ -154,8 +152,6 @@ func (e *embedded) stored() map[string]int {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	ring, err := sso.ParseKeyring(e.key)
 	if err != nil {
 		e.t.Fatal(err)
@@ -164,22 +160,7 @@ func (e *embedded) stored() map[string]int {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	st, err := eventstore.Attach(ctx, js, eventstore.Config{Stream: "SSO", Keys: keys})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	out := map[string]int{}
-	if err := st.Scan(ctx, nil, 1, 0, func(m eventstore.Msg) bool {
-		if m.Err == nil && m.Event.Kind == domain.KindAttrSet {
-			for _, a := range m.Event.Data.Attrs {
-				out[a.Name]++
-			}
-		}
-		return true
-	}); err != nil {
-		e.t.Fatalf("scan: %v", err)
-	}
-	return out
+	return countStored(e.t, js, keys, "SSO")
 }
 
 // clients logs admin in and creates n users with their load clients.
@@ -198,21 +179,6 @@ func (e *embedded) clients(n int) []faults.Client {
 		out = append(out, faults.Client{HTTP: httpClient, URLs: []string{e.url()}, UST: login(e.t, e.url(), name), User: id, Label: name})
 	}
 	return out
-}
-
-// check logs and checks a load's answers against the stream.
-func check(t *testing.T, rec *faults.Recorder, stored map[string]int) faults.Report {
-	t.Helper()
-	rep := rec.Check(stored)
-	t.Logf("clients saw: %v", rep)
-	if !rep.OK() {
-		t.Errorf("lost %v; stored twice %v; failed but stored %v; stale reads %v; 503 without Retry-After %d",
-			first(rep.Lost), first(rep.Twice), first(rep.FailedStored), first(rep.Stale), rep.NoRetryAfter)
-	}
-	if rep.Acked == 0 {
-		t.Error("no write was acknowledged")
-	}
-	return rep
 }
 
 // underLoad starts the embedded mode and a load through two clients, and
