@@ -100,7 +100,7 @@ func appendData(b []byte, d *domain.EventData) ([]byte, error) {
 		b = append(b, ']')
 	}
 	if len(d.Names) > 0 {
-		b = appendStrings(appendKey(b, start, `"names":`), d.Names)
+		b = jsontext.AppendStrings(appendKey(b, start, `"names":`), d.Names, jsontext.Marshal)
 	}
 	if d.User != nil {
 		if b, err = appendJSON(appendKey(b, start, `"user":`), d.User); err != nil {
@@ -108,7 +108,7 @@ func appendData(b []byte, d *domain.EventData) ([]byte, error) {
 		}
 	}
 	if len(d.Changed) > 0 {
-		b = appendStrings(appendKey(b, start, `"changed":`), d.Changed)
+		b = jsontext.AppendStrings(appendKey(b, start, `"changed":`), d.Changed, jsontext.Marshal)
 	}
 	if d.Session != nil {
 		if b, err = appendJSON(appendKey(b, start, `"session":`), d.Session); err != nil {
@@ -205,17 +205,6 @@ func appendRaw(b, v []byte) ([]byte, error) {
 		return append(b, v...), nil
 	}
 	return appendJSON(b, json.RawMessage(v))
-}
-
-func appendStrings(b []byte, list []string) []byte {
-	b = append(b, '[')
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsontext.AppendString(b, s, jsontext.Marshal)
-	}
-	return append(b, ']')
 }
 
 // appendOptString writes key and s unless s is empty (omitempty).

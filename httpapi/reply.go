@@ -104,14 +104,7 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 	case time.Time:
 		return append(domain.AppendTime(append(buf, '"'), x), '"'), nil
 	case []string:
-		buf = append(buf, '[')
-		for i, e := range x {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = jsontext.AppendString(buf, e, jsontext.NoHTML)
-		}
-		return append(buf, ']'), nil
+		return jsontext.AppendStrings(buf, x, jsontext.NoHTML), nil
 	}
 	b, err := json.Marshal(v)
 	return append(buf, b...), err

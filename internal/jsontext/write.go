@@ -59,6 +59,19 @@ func AppendString(b []byte, s string, e Escaping) []byte {
 	return append(b, '"')
 }
 
+// AppendStrings appends list as a JSON array of strings, escaped as e
+// says; an empty or nil list is [].
+func AppendStrings(b []byte, list []string, e Escaping) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendString(b, s, e)
+	}
+	return append(b, ']')
+}
+
 // AppendEscaped appends s as the inside of a JSON string, escaped as e
 // says, without the quotes: a caller can write one string in parts.
 func AppendEscaped(b []byte, s string, e Escaping) []byte {

@@ -139,3 +139,20 @@ func BenchmarkAppendString(b *testing.B) {
 		})
 	}
 }
+
+// TestAppendStrings: a list is written as json.Marshal writes it (with the
+// Marshal escaping), and a nil or empty list as [].
+func TestAppendStrings(t *testing.T) {
+	want, err := json.Marshal(writeCases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := jsontext.AppendStrings(nil, writeCases, jsontext.Marshal); !bytes.Equal(got, want) {
+		t.Errorf("AppendStrings = %s\nwant %s", got, want)
+	}
+	for _, list := range [][]string{nil, {}} {
+		if got := string(jsontext.AppendStrings([]byte("x"), list, jsontext.NoHTML)); got != "x[]" {
+			t.Errorf("AppendStrings(%#v) = %q, want x[]", list, got)
+		}
+	}
+}
