@@ -291,3 +291,36 @@ func send(t *testing.T, req *http.Request) nodetest.Response {
 	}
 	return r
 }
+
+// The old password of a password change is a password guess like a
+// login's: counted in the username's back-off, refused unchecked within
+// its window, and a right one resets the count.
+func TestBackoff_PasswordChangeOldPassword(t *testing.T) {
+	var clock nodetest.OffsetClock
+	inst := nodetest.Start(t, nodetest.WithNow(clock.Now), longWindows)
+	root, _ := inst.SuperUser("root")
+	victimUST, victim := inst.User(root, "victim")
+	change := func(old string) nodetest.Response {
+		return inst.Do("PATCH", "/zato/sso/user/password",
+			apiReq(victimUST, "old_password", old, "new_password", "Another-Horse-Battery-9"))
+	}
+
+	for i := range domain.UserFailThreshold {
+		apiWant(t, fmt.Sprintf("wrong old password %d", i+1), change("Wrong-Horse-7"), "E005001")
+	}
+	if failures, until := backoffOf(t, inst, root, victim); failures != domain.UserFailThreshold || until == "" {
+		t.Fatalf("after %d wrong old passwords a super-user sees login_failures %v, login_refused_until %q; want %d and a time",
+			domain.UserFailThreshold, failures, until, domain.UserFailThreshold)
+	}
+	// Within the window the right old password is refused unchecked, and
+	// so is a login with the right password: the record is the same.
+	apiWant(t, "right old password within the window", change(nodetest.Password), "E005001")
+	wantLogin(t, "login within the window", loginFrom(t, inst, "", "victim", nodetest.Password), false)
+
+	clock.Advance(window)
+	apiWant(t, "right old password after the window", change(nodetest.Password), "")
+	if failures, until := backoffOf(t, inst, root, victim); failures != 0 || until != "" {
+		t.Fatalf("after a right old password: login_failures %v, login_refused_until %q; want 0 and none", failures, until)
+	}
+	wantLogin(t, "login with the new password", loginFrom(t, inst, "", "victim", "Another-Horse-Battery-9"), true)
+}

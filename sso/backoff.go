@@ -113,6 +113,17 @@ func (s *Service) checkCounted(ctx context.Context, cs []counted, hash, password
 	return false, nil
 }
 
+// guess is checkCounted as an answer: nil when the password is right;
+// domain.ErrNotAllowed when it is wrong or refused in a window, the same
+// answer for both; domain.ErrBusy when nothing was checked.
+func (s *Service) guess(ctx context.Context, cs []counted, hash, password string, found bool) error {
+	ok, err := s.checkCounted(ctx, cs, hash, password, found)
+	if errors.Is(err, errRefused) || (err == nil && !ok) {
+		return domain.ErrNotAllowed
+	}
+	return err
+}
+
 // failed counts a failed attempt in each record. A failure to write is
 // logged: the answer (a refusal) does not depend on it.
 func (s *Service) failed(ctx context.Context, cs []counted) {

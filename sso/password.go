@@ -1,7 +1,6 @@
 package sso
 
 import (
-	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/pbkdf2"
@@ -157,16 +156,6 @@ func (s *Service) hashPassword(ctx context.Context, password string) (string, er
 	return hashPassword(password, s.cfg.PasswordRounds), nil
 }
 
-// checkPassword is checkPassword through the service's gate: domain.ErrBusy
-// when no slot freed in time.
-func (s *Service) checkPassword(ctx context.Context, hash, password string) (bool, error) {
-	if err := s.gate.enter(ctx); err != nil {
-		return false, err
-	}
-	defer s.gate.leave()
-	return checkPassword(hash, password), nil
-}
-
 // passwordPolicy is the password policy of the configuration
 // (docs/API.md#change-password); the rule is domain.PasswordPolicy.Check.
 func (s *Service) passwordPolicy() domain.PasswordPolicy {
@@ -210,8 +199,8 @@ func (s *Service) passwordExpiry(days *int64) time.Duration {
 
 // ChangePassword is PATCH /zato/sso/user/password (docs/API.md#change-password, docs/API.md#d25). The
 // caller is authenticated without the password-expiry check. Changing one's
-// own password needs the old one (domain.ErrNotAllowed when missing or
-// wrong); a super-user may change anyone's, and alone may set must_change
+// own password needs the old one (domain.ErrNotAllowed when missing,
+// wrong or refused by the login back-off); a super-user may change anyone's, and alone may set must_change
 // and the expiry. The new password must pass the policy (its codes).
 func (s *Service) ChangePassword(ctx context.Context, m Meta, ust string, in PasswordChange) error {
 	if err := s.Sync(ctx); err != nil {
@@ -230,13 +219,20 @@ func (s *Service) ChangePassword(ctx context.Context, m Meta, ust string, in Pas
 		if in.OldPassword == nil || *in.OldPassword == "" {
 			return domain.ErrNotAllowed
 		}
+		// The old password is a password guess like a login's: checked
+		// under the username's and the address's back-off, and counted in
+		// them when wrong (docs/API.md#login-back-off). Else a stolen
+		// session would allow guessing the password at the hash rate.
 		hash, err := s.keys.DecryptString(target.PasswordHash)
-		if err != nil {
-			return domain.ErrNotAllowed
+		found := err == nil
+		if !found {
+			hash = s.dummyHash // it cannot match
 		}
-		if ok, err := s.checkPassword(ctx, hash, *in.OldPassword); err != nil || !ok {
-			return cmp.Or(err, error(domain.ErrNotAllowed))
+		counts := s.loginCounts(target.Username, m.RemoteAddr)
+		if err := s.guess(ctx, counts, hash, *in.OldPassword, found); err != nil {
+			return err
 		}
+		s.succeeded(ctx, counts)
 	}
 	if err := s.passwordPolicy().Check(in.NewPassword); err != nil {
 		return err

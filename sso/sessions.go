@@ -2,7 +2,6 @@ package sso
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -51,15 +50,8 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 			found = false
 		}
 	}
-	ok, err := s.checkCounted(ctx, counts, hash, in.Password, found)
-	if errors.Is(err, errRefused) {
-		return LoginResult{}, domain.ErrNotAllowed
-	}
-	if err != nil { // busy: nothing was checked
+	if err := s.guess(ctx, counts, hash, in.Password, found); err != nil {
 		return LoginResult{}, err
-	}
-	if !ok {
-		return LoginResult{}, domain.ErrNotAllowed
 	}
 	// 2. TOTP.
 	if u.IsTOTPEnabled {
@@ -127,7 +119,7 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 	}
 	// 8. The session.
 	sess := s.newSession(u, m, now)
-	err = s.commit(ctx, func(at time.Time) ([]domain.Pending, error) {
+	err := s.commit(ctx, func(at time.Time) ([]domain.Pending, error) {
 		ps := []domain.Pending{{Expected: 0, Event: s.event(m, u.ID, domain.KindSessionCreated,
 			domain.SessionOwner(u.ID, sess.ID), at, domain.EventData{Session: sess})}}
 		if newHash == "" {
