@@ -32,6 +32,53 @@ func ValidUsername(name string) bool {
 		strings.IndexFunc(name, unicode.IsControl) < 0
 }
 
+// SignupRules are sign-up's own, configured rules for the username and
+// e-mail address a visitor chooses (docs/API.md#signup), stricter than an
+// account's. Lengths count characters; reject lists match case-insensitive
+// substrings.
+type SignupRules struct {
+	MaxUsername, MaxEmail       int
+	RejectUsername, RejectEmail []string
+	EmailRequired               bool
+}
+
+// CheckUsername is sign-up's rule for a username, in this order: at most
+// MaxUsername characters (ErrUsernameTooLong), no whitespace
+// (ErrUsernameWhitespace), then ValidUsername and no RejectUsername entry
+// (ErrUsernameInvalid).
+func (r SignupRules) CheckUsername(name string) error {
+	switch {
+	case utf8.RuneCountInString(name) > r.MaxUsername:
+		return ErrUsernameTooLong
+	case hasSpace(name):
+		return ErrUsernameWhitespace
+	case !ValidUsername(name) || RejectListed(name, r.RejectUsername):
+		return ErrUsernameInvalid
+	}
+	return nil
+}
+
+// CheckEmail is sign-up's rule for an e-mail address ("" when not sent),
+// in this order: present if EmailRequired (ErrEmailMissing), at most
+// MaxEmail characters (ErrEmailTooLong), no whitespace
+// (ErrEmailWhitespace), no RejectEmail entry (ErrEmailInvalid). The
+// address's form is not checked.
+func (r SignupRules) CheckEmail(email string) error {
+	switch {
+	case email == "" && r.EmailRequired:
+		return ErrEmailMissing
+	case utf8.RuneCountInString(email) > r.MaxEmail:
+		return ErrEmailTooLong
+	case hasSpace(email):
+		return ErrEmailWhitespace
+	case RejectListed(email, r.RejectEmail):
+		return ErrEmailInvalid
+	}
+	return nil
+}
+
+func hasSpace(s string) bool { return strings.IndexFunc(s, unicode.IsSpace) >= 0 }
+
 // ValidSignupStatus reports whether s is a sign-up status
 // (docs/API.md#user-fields): SignupBeforeConfirmation or SignupFinal.
 func ValidSignupStatus(s string) bool { return s == SignupBeforeConfirmation || s == SignupFinal }

@@ -145,3 +145,46 @@ func TestValidUsername(t *testing.T) {
 		}
 	}
 }
+
+func TestSignupRules(t *testing.T) {
+	r := domain.SignupRules{MaxUsername: 8, MaxEmail: 12, RejectUsername: []string{"admin"},
+		RejectEmail: []string{"root"}, EmailRequired: true}
+	for _, c := range []struct {
+		name string
+		want error
+	}{
+		{"alice", nil},
+		{"éééééééé", nil}, // 8 characters, 16 bytes
+		{"ééééééééé", domain.ErrUsernameTooLong},
+		{"al ice", domain.ErrUsernameWhitespace},
+		{"al\tice", domain.ErrUsernameWhitespace},
+		{"toolong x", domain.ErrUsernameTooLong}, // length comes first
+		{"", domain.ErrUsernameInvalid},
+		{"al\x00ice", domain.ErrUsernameInvalid},
+		{"MyAdmin", domain.ErrUsernameInvalid}, // a case-insensitive substring
+	} {
+		if got := r.CheckUsername(c.name); got != c.want {
+			t.Errorf("CheckUsername(%q) = %v, want %v", c.name, got, c.want)
+		}
+	}
+	for _, c := range []struct {
+		email string
+		want  error
+	}{
+		{"a@example.eu", nil},
+		{"", domain.ErrEmailMissing},
+		{"ab@example.eu", domain.ErrEmailTooLong},
+		{"é@é.é", nil}, // characters, not bytes
+		{"a b@x.eu", domain.ErrEmailWhitespace},
+		{"ROOT@x.eu", domain.ErrEmailInvalid},
+		{"no-at-sign", nil}, // the form is not checked
+	} {
+		if got := r.CheckEmail(c.email); got != c.want {
+			t.Errorf("CheckEmail(%q) = %v, want %v", c.email, got, c.want)
+		}
+	}
+	r.EmailRequired = false
+	if got := r.CheckEmail(""); got != nil {
+		t.Errorf("CheckEmail(\"\") without EmailRequired = %v, want nil", got)
+	}
+}

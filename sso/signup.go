@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/ssoattr/ssoattr/domain"
 )
@@ -78,8 +76,6 @@ func disclose(errs []*domain.CodeError, inform []bool) error {
 	return &CodesError{Errs: shown}
 }
 
-func hasSpace(s string) bool { return strings.IndexFunc(s, unicode.IsSpace) >= 0 }
-
 // emailTaken reports whether an account holds the e-mail address (only
 // meaningful when e-mails are stored in plaintext).
 func (s *Service) emailTaken(email string) bool {
@@ -121,16 +117,8 @@ func (s *Service) checkSignup(app string, in SignupInput) error {
 		return err
 	}
 	// 3. Username.
-	var err error
-	switch name := in.Username; {
-	case utf8.RuneCountInString(name) > s.cfg.SignupMaxUsername:
-		err = domain.ErrUsernameTooLong
-	case hasSpace(name):
-		err = domain.ErrUsernameWhitespace
-	case !domain.ValidUsername(name) || domain.RejectListed(name, s.cfg.RejectUsername): // case-insensitive (docs/API.md#d29)
-		err = domain.ErrUsernameInvalid
-	}
-	if err != nil {
+	rules := s.signupRules()
+	if err := rules.CheckUsername(in.Username); err != nil {
 		return domain.Hide(err, s.cfg.InformIfUserInvalid)
 	}
 	// 4. Password.
@@ -141,20 +129,20 @@ func (s *Service) checkSignup(app string, in SignupInput) error {
 	if !checkEmail {
 		return nil
 	}
-	switch {
-	case email == "" && s.cfg.SignupEmailRequired:
-		err = domain.ErrEmailMissing
-	case utf8.RuneCountInString(email) > s.cfg.SignupMaxEmail:
-		err = domain.ErrEmailTooLong
-	case hasSpace(email):
-		err = domain.ErrEmailWhitespace
-	case domain.RejectListed(email, s.cfg.RejectEmail):
-		err = domain.ErrEmailInvalid
-	}
-	if err != nil {
+	if err := rules.CheckEmail(email); err != nil {
 		return domain.Hide(err, s.cfg.InformIfEmailInvalid)
 	}
 	return nil
+}
+
+// signupRules are the configuration's sign-up rules; the rules themselves
+// are domain.SignupRules'.
+func (s *Service) signupRules() domain.SignupRules {
+	return domain.SignupRules{
+		MaxUsername: s.cfg.SignupMaxUsername, MaxEmail: s.cfg.SignupMaxEmail,
+		RejectUsername: s.cfg.RejectUsername, RejectEmail: s.cfg.RejectEmail,
+		EmailRequired: s.cfg.SignupEmailRequired,
+	}
 }
 
 // newConfirmToken returns a sign-up confirmation token: 256 random bits,
