@@ -11,8 +11,8 @@ import (
 )
 
 // Handler receives the stream's messages in order. err is non-nil (wrapping
-// ErrMalformed) for a message that is not an ssoattr event; the handler must
-// still account for its sequence.
+// jsontext.ErrMalformed) for a message that is not an ssoattr event; the
+// handler must still account for its sequence.
 type Handler = func(seq uint64, e domain.Event, err error)
 
 // Follow delivers every message from sequence from (1 or 0: the beginning)

@@ -123,7 +123,7 @@ func TestRoundTrips_WhatTheServiceWrites(t *testing.T) {
 	if !eventstore.RoundTrips(benchAttrEvent()) {
 		t.Error("a PUT's attr.set event is not handed over")
 	}
-	for _, e := range fuzzSeedEvents()[2:] {
+	for _, e := range sampleEvents()[2:] {
 		if eventstore.RoundTrips(e) {
 			t.Errorf("%s event would be handed over", e.Kind)
 		}

@@ -17,8 +17,8 @@ import (
 )
 
 // Msg is one stored message as a reader sees it: its stream sequence, the
-// stored CloudEvents JSON, and the decoded event (Err wraps ErrMalformed when
-// the message is not an ssoattr event).
+// stored CloudEvents JSON, and the decoded event (Err wraps
+// jsontext.ErrMalformed when the message is not an ssoattr event).
 type Msg struct {
 	Seq     uint64
 	Subject string

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/ssoattr/ssoattr/domain"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // Every event the service stores carries an HMAC-SHA256 signature over the
@@ -35,7 +36,8 @@ const SignatureHeader = "Ssoattr-Sig"
 const KeyInfo = "ssoattr event signature v1"
 
 // Reasons a reader refuses a stored message. Each is reported in Msg.Err
-// (or a Handler's err), alone or wrapped.
+// (or a Handler's err), alone or wrapped; so is jsontext.ErrMalformed, for
+// a payload that is not an ssoattr event on an ssoattr subject (Decode).
 var (
 	ErrUnsigned     = errors.New("event without signature")
 	ErrBadSignature = errors.New("event signature does not verify")
@@ -205,7 +207,7 @@ func Reason(err error) string {
 		return "bad signature"
 	case errors.Is(err, ErrOffSubject):
 		return "off subject"
-	case errors.Is(err, ErrMalformed):
+	case errors.Is(err, jsontext.ErrMalformed):
 		return "malformed"
 	}
 	return err.Error()

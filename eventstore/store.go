@@ -19,6 +19,7 @@ import (
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/internal/ctxtime"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // Config describes the stream. The zero value is completed with defaults.
@@ -219,11 +220,11 @@ func NewID() string { return ulid.Make().String() }
 // by id would cost the server a map entry per write for its window and
 // every reader a header to parse per event, for nothing.
 func (s *Store) Append(ctx context.Context, e domain.Event, expected uint64) (uint64, error) {
-	data, err := s.encode(e)
+	subject := Subject(e.Owner)
+	data, err := s.encode(e, subject)
 	if err != nil {
 		return 0, err
 	}
-	subject := Subject(e.Owner)
 	sig := s.keys.Sign(subject, data)
 	offered := s.own.offer(subject, data, sig, e)
 	seq, err := s.publish(ctx, subject, data, sig, expected, e.ID)
@@ -298,11 +299,12 @@ func (s *Store) appendBatch(ctx context.Context, ps []domain.Pending) (uint64, e
 	}
 	commitBy := deadline.Add(-settleReserve(time.Until(deadline)))
 	for i, p := range ps {
-		data, err := s.encode(p.Event)
+		subject := Subject(p.Event.Owner)
+		data, err := s.encode(p.Event, subject)
 		if err != nil {
 			return 0, err
 		}
-		m := nats.NewMsg(Subject(p.Event.Owner))
+		m := nats.NewMsg(subject)
 		m.Data = data
 		m.Header.Set(SignatureHeader, s.keys.Sign(m.Subject, data))
 		m.Header.Set("Nats-Batch-Id", batch)
@@ -359,10 +361,10 @@ func (s *Store) appendBatch(ctx context.Context, ps []domain.Pending) (uint64, e
 	panic("unreachable")
 }
 
-// encode encodes e and checks it fits the stream's message size, leaving
-// room for headers.
-func (s *Store) encode(e domain.Event) ([]byte, error) {
-	data, err := Encode(e)
+// encode encodes e, to be published on subject, and checks it fits the
+// stream's message size, leaving room for headers.
+func (s *Store) encode(e domain.Event, subject string) ([]byte, error) {
+	data, err := jsontext.EncodeEvent(e, subject)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s event: %w", e.Kind, err)
 	}

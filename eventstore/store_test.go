@@ -16,6 +16,7 @@ import (
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // runJetStream starts an embedded JetStream server; cleanup runs client, server, temp dir.
@@ -352,7 +353,7 @@ func TestFollowAndRead(t *testing.T) {
 		var bad int
 		err := s.Read(ctx, nil, 0, func(seq uint64, e domain.Event, err error) {
 			if err != nil {
-				if !errors.Is(err, eventstore.ErrMalformed) || seq != 7 {
+				if !errors.Is(err, jsontext.ErrMalformed) || seq != 7 {
 					t.Errorf("message %d: err = %v, want ErrMalformed at 7", seq, err)
 				}
 				bad++

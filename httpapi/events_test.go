@@ -17,6 +17,7 @@ import (
 
 	"github.com/ssoattr/ssoattr/domain"
 	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 	"github.com/ssoattr/ssoattr/internal/node/nodetest"
 	"github.com/ssoattr/ssoattr/sso"
 )
@@ -221,8 +222,8 @@ func TestEvents(t *testing.T) {
 		auDo(t, inst, "DELETE", auUserAttr, auReq(alice, "name", "t1"), "")
 		inst.Login("ev-bob", nodetest.Password)
 		for _, want := range []string{"attr.deleted", "session.created"} {
-			if ev := s.next(); ev.data["type"] != eventstore.Type(want) {
-				t.Fatalf("event %d = %v, want type %s", ev.id, ev.data["type"], eventstore.Type(want))
+			if ev := s.next(); ev.data["type"] != jsontext.EventType(want) {
+				t.Fatalf("event %d = %v, want type %s", ev.id, ev.data["type"], jsontext.EventType(want))
 			}
 		}
 	})

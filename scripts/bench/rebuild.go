@@ -152,7 +152,7 @@ func openStore(ctx context.Context, ns *server.Server, keys *sso.Keyring) (*nats
 // reader does, and doing nothing else with it, until the last sequence.
 // So rebuild_vs_readback is the cost of the view's applying; what
 // verifying costs shows in both times and in eventstore's BenchmarkCheck
-// against BenchmarkDecode (see docs/PERFORMANCE.md).
+// against internal/jsontext's BenchmarkDecodeEvent (see docs/PERFORMANCE.md).
 func readback(ctx context.Context, ns *server.Server, keys *sso.Keyring, want int) (time.Duration, error) {
 	start := time.Now()
 	nc, st, err := openStore(ctx, ns, keys)

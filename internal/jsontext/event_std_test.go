@@ -1,4 +1,4 @@
-package eventstore_test
+package jsontext_test
 
 import (
 	"encoding/json"
@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/ssoattr/ssoattr/domain"
-	"github.com/ssoattr/ssoattr/eventstore"
+	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // The codec as it was before the hand-written one, on encoding/json and
 // reflection: the oracle the differential and fuzz tests compare with.
-// Every stored event was written by encodeStd and read by decodeStd.
+// Every stored event was written by encodeStd and read by decodeStd (with
+// the subject then mapped to the owner, now eventstore's part).
 
 // stdEnvelope is the CloudEvents 1.0 structured-mode JSON form of an event.
 type stdEnvelope struct {
@@ -31,38 +32,35 @@ type stdEnvelope struct {
 	Data            domain.EventData `json:"data"`
 }
 
-func encodeStd(e domain.Event) ([]byte, error) {
+func encodeStd(m message) ([]byte, error) {
+	e := m.Event
 	if e.ID == "" || e.Kind == "" {
 		return nil, errors.New("event without id or kind")
 	}
 	return json.Marshal(stdEnvelope{
-		SpecVersion: eventstore.SpecVersion, ID: e.ID, Source: eventstore.Source, Type: eventstore.Type(e.Kind),
-		Subject: eventstore.Subject(e.Owner), Time: e.Time.UTC(), DataContentType: eventstore.ContentType,
+		SpecVersion: jsontext.EventSpecVersion, ID: e.ID, Source: jsontext.EventSource, Type: jsontext.EventType(e.Kind),
+		Subject: m.Subject, Time: e.Time.UTC(), DataContentType: jsontext.EventContentType,
 		Actor: e.Actor, App: e.App, RemoteAddr: e.RemoteAddr, CID: e.CID, Data: e.Data,
 	})
 }
 
-func decodeStd(data []byte) (domain.Event, error) {
+func decodeStd(data []byte) (message, error) {
 	var env stdEnvelope
 	if err := json.Unmarshal(data, &env); err != nil {
-		return domain.Event{}, fmt.Errorf("%w: %v", eventstore.ErrMalformed, err)
+		return message{}, fmt.Errorf("%w: %v", jsontext.ErrMalformed, err)
 	}
-	prefix, version := eventstore.TypePrefix, eventstore.TypeVersion
-	if env.SpecVersion != eventstore.SpecVersion || env.ID == "" ||
+	prefix, version := jsontext.EventTypePrefix, jsontext.EventTypeVersion
+	if env.SpecVersion != jsontext.EventSpecVersion || env.ID == "" ||
 		!strings.HasPrefix(env.Type, prefix) || !strings.HasSuffix(env.Type, version) ||
 		len(env.Type) <= len(prefix)+len(version) {
-		return domain.Event{}, fmt.Errorf("%w: type %q, specversion %q", eventstore.ErrMalformed, env.Type, env.SpecVersion)
+		return message{}, fmt.Errorf("%w: type %q, specversion %q", jsontext.ErrMalformed, env.Type, env.SpecVersion)
 	}
 	if y := env.Time.UTC().Year(); y < 0 || y > 9999 {
-		return domain.Event{}, fmt.Errorf("%w: time %s", eventstore.ErrMalformed, env.Time)
+		return message{}, fmt.Errorf("%w: time %s", jsontext.ErrMalformed, env.Time)
 	}
-	owner, err := eventstore.ParseSubject(env.Subject)
-	if err != nil {
-		return domain.Event{}, fmt.Errorf("%w: subject %q", eventstore.ErrMalformed, env.Subject)
-	}
-	return domain.Event{
+	return message{Subject: env.Subject, Event: domain.Event{
 		ID: env.ID, Kind: env.Type[len(prefix) : len(env.Type)-len(version)],
-		Owner: owner, Time: env.Time, Actor: env.Actor, App: env.App,
+		Time: env.Time, Actor: env.Actor, App: env.App,
 		RemoteAddr: env.RemoteAddr, CID: env.CID, Data: env.Data,
-	}, nil
+	}}, nil
 }

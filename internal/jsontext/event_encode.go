@@ -1,4 +1,4 @@
-package eventstore
+package jsontext
 
 import (
 	"encoding/json"
@@ -6,47 +6,36 @@ import (
 	"time"
 
 	"github.com/ssoattr/ssoattr/domain"
-	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // This file writes an event exactly as json.Marshal wrote the envelope
 // struct before: the same keys in the same order, the same omitempty rules
-// and the same escaping (jsontext.Marshal), byte for byte. The tests
-// compare the two.
+// and the same escaping (Marshal), byte for byte. The tests compare the
+// two.
 
-// appendEvent writes the stored form of e.
-func appendEvent(b []byte, e *domain.Event) ([]byte, error) {
+// appendEvent writes the JSON form of e with subject.
+func appendEvent(b []byte, e *domain.Event, subject string) ([]byte, error) {
 	b = append(b, `{"specversion":`...)
-	b = jsontext.AppendString(b, SpecVersion, jsontext.Marshal)
+	b = AppendString(b, EventSpecVersion, Marshal)
 	b = append(b, `,"id":`...)
-	b = jsontext.AppendString(b, e.ID, jsontext.Marshal)
+	b = AppendString(b, e.ID, Marshal)
 	b = append(b, `,"source":`...)
-	b = jsontext.AppendString(b, Source, jsontext.Marshal)
-	// Type(e.Kind) written in place. Escaping the three parts one by one
-	// is the same as escaping the whole: the fixed parts are plain ASCII.
+	b = AppendString(b, EventSource, Marshal)
+	// EventType(e.Kind) written in place. Escaping the three parts one by
+	// one is the same as escaping the whole: the fixed parts are plain ASCII.
 	b = append(b, `,"type":"`...)
-	b = jsontext.AppendEscaped(b, TypePrefix, jsontext.Marshal)
-	b = jsontext.AppendEscaped(b, e.Kind, jsontext.Marshal)
-	b = jsontext.AppendEscaped(b, TypeVersion, jsontext.Marshal)
-	// Subject(e.Owner) written in place, the same way.
-	b = append(b, `","subject":"`...)
-	b = jsontext.AppendEscaped(b, Prefix, jsontext.Marshal)
-	b = append(b, '.')
-	b = jsontext.AppendEscaped(b, string(e.Owner.Kind), jsontext.Marshal)
-	b = append(b, '.')
-	b = jsontext.AppendEscaped(b, e.Owner.User, jsontext.Marshal)
-	if e.Owner.Session != "" {
-		b = append(b, '.')
-		b = jsontext.AppendEscaped(b, e.Owner.Session, jsontext.Marshal)
-	}
-	b = append(b, '"')
+	b = AppendEscaped(b, EventTypePrefix, Marshal)
+	b = AppendEscaped(b, e.Kind, Marshal)
+	b = AppendEscaped(b, EventTypeVersion, Marshal)
+	b = append(b, `","subject":`...)
+	b = AppendString(b, subject, Marshal)
 	b = append(b, `,"time":`...)
 	b, err := appendTime(b, e.Time.UTC())
 	if err != nil {
 		return nil, err
 	}
 	b = append(b, `,"datacontenttype":`...)
-	b = jsontext.AppendString(b, ContentType, jsontext.Marshal)
+	b = AppendString(b, EventContentType, Marshal)
 	b = appendOptString(b, `,"actoruserid":`, e.Actor)
 	b = appendOptString(b, `,"currentapp":`, e.App)
 	b = appendOptString(b, `,"remoteaddr":`, e.RemoteAddr)
@@ -58,10 +47,11 @@ func appendEvent(b []byte, e *domain.Event) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// sizeHint is a generous guess at the length of e's stored form, so that
-// Encode allocates once. Escapes or a large account payload may need more.
-func sizeHint(e *domain.Event) int {
-	n := 320 + len(e.ID) + len(e.Kind) + len(e.Owner.User) + len(e.Owner.Session) +
+// sizeHint is a generous guess at the length of e's JSON form with
+// subject, so that EncodeEvent allocates once. Escapes or a large account
+// payload may need more.
+func sizeHint(e *domain.Event, subject string) int {
+	n := 320 + len(e.ID) + len(e.Kind) + len(subject) +
 		len(e.Actor) + len(e.App) + len(e.RemoteAddr) + len(e.CID)
 	for i := range e.Data.Attrs {
 		n += 192 + len(e.Data.Attrs[i].Name) + len(e.Data.Attrs[i].Value)
@@ -100,7 +90,7 @@ func appendData(b []byte, d *domain.EventData) ([]byte, error) {
 		b = append(b, ']')
 	}
 	if len(d.Names) > 0 {
-		b = jsontext.AppendStrings(appendKey(b, start, `"names":`), d.Names, jsontext.Marshal)
+		b = AppendStrings(appendKey(b, start, `"names":`), d.Names, Marshal)
 	}
 	if d.User != nil {
 		if b, err = appendJSON(appendKey(b, start, `"user":`), d.User); err != nil {
@@ -108,7 +98,7 @@ func appendData(b []byte, d *domain.EventData) ([]byte, error) {
 		}
 	}
 	if len(d.Changed) > 0 {
-		b = jsontext.AppendStrings(appendKey(b, start, `"changed":`), d.Changed, jsontext.Marshal)
+		b = AppendStrings(appendKey(b, start, `"changed":`), d.Changed, Marshal)
 	}
 	if d.Session != nil {
 		if b, err = appendJSON(appendKey(b, start, `"session":`), d.Session); err != nil {
@@ -116,13 +106,13 @@ func appendData(b []byte, d *domain.EventData) ([]byte, error) {
 		}
 	}
 	if d.Reason != "" {
-		b = jsontext.AppendString(appendKey(b, start, `"reason":`), d.Reason, jsontext.Marshal)
+		b = AppendString(appendKey(b, start, `"reason":`), d.Reason, Marshal)
 	}
 	if d.Username != "" {
-		b = jsontext.AppendString(appendKey(b, start, `"username":`), d.Username, jsontext.Marshal)
+		b = AppendString(appendKey(b, start, `"username":`), d.Username, Marshal)
 	}
 	if d.UserID != "" {
-		b = jsontext.AppendString(appendKey(b, start, `"user_id":`), d.UserID, jsontext.Marshal)
+		b = AppendString(appendKey(b, start, `"user_id":`), d.UserID, Marshal)
 	}
 	return append(b, '}'), nil
 }
@@ -139,7 +129,7 @@ func appendKey(b []byte, start int, key string) []byte {
 // appendAttr writes domain.Attr as its struct tags say.
 func appendAttr(b []byte, a *domain.Attr) ([]byte, error) {
 	b = append(b, `{"name":`...)
-	b = jsontext.AppendString(b, a.Name, jsontext.Marshal)
+	b = AppendString(b, a.Name, Marshal)
 	var err error
 	if len(a.Value) > 0 {
 		b = append(b, `,"value":`...)
@@ -193,7 +183,7 @@ func appendTime(b []byte, t time.Time) ([]byte, error) {
 // encoding/json, so that the result is the same. An invalid v is an error
 // rather than a broken message.
 func appendRaw(b, v []byte) ([]byte, error) {
-	if err := jsontext.Check(v); err != nil {
+	if err := Check(v); err != nil {
 		return nil, fmt.Errorf("value is not valid JSON: %w", err)
 	}
 	// The API accepts no deeper value; an event holding one could nest past
@@ -201,7 +191,7 @@ func appendRaw(b, v []byte) ([]byte, error) {
 	if d := domain.ValueDepth(v); d > domain.MaxValueDepth {
 		return nil, fmt.Errorf("value nested %d deep, max %d: %w", d, domain.MaxValueDepth, domain.ErrInvalidInput)
 	}
-	if jsontext.IsCompact(v) {
+	if IsCompact(v) {
 		return append(b, v...), nil
 	}
 	return appendJSON(b, json.RawMessage(v))
@@ -212,5 +202,5 @@ func appendOptString(b []byte, key, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return jsontext.AppendString(append(b, key...), s, jsontext.Marshal)
+	return AppendString(append(b, key...), s, Marshal)
 }

@@ -1,4 +1,4 @@
-package eventstore
+package jsontext
 
 import (
 	"bytes"
@@ -6,12 +6,12 @@ import (
 	"time"
 
 	"github.com/ssoattr/ssoattr/domain"
-	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
 // This file maps the JSON of a stored event onto domain.Event, with the
-// rules encoding/json applied when Decode unmarshalled into a struct, so
-// that every stored message still decodes to the same event:
+// rules encoding/json applied when events were unmarshalled into a struct
+// (event_std_test.go), so that every stored message still decodes to the
+// same event:
 //
 //   - keys match field names exactly or, failing that, ignoring case
 //     (Unicode folding: "ID", "ſpecversion"); other keys are skipped;
@@ -47,17 +47,13 @@ func fieldName(key []byte, names []string) string {
 	return ""
 }
 
-// decoder reads a stored event with a jsontext.Scanner, which checks the JSON as
-// encoding/json does; its methods below give each value its meaning.
-type decoder struct{ jsontext.Scanner }
+// decoder reads a stored event with a Scanner, which checks the JSON as
+// encoding/json does; its methods below give each value its meaning. A
+// value of the wrong kind is reported as the scanner reports what is not
+// JSON (Scanner.fail).
+type decoder struct{ Scanner }
 
-// fail reports a value of the wrong kind where the decoder is, as the
-// scanner reports what is not JSON.
-func (d *decoder) fail(msg string) error {
-	return &jsontext.SyntaxError{Offset: d.Pos(), Msg: msg}
-}
-
-// rawEnvelope is a decoded envelope before Decode checks it. The checked
+// rawEnvelope is a decoded envelope before DecodeEvent checks it. The checked
 // attributes stay bytes, so that reading them costs no allocation.
 type rawEnvelope struct {
 	specVersion, typ, subject []byte
@@ -66,7 +62,7 @@ type rawEnvelope struct {
 
 // read decodes the message data into env.
 func (env *rawEnvelope) read(data []byte) error {
-	d := &decoder{jsontext.New(data)}
+	d := &decoder{New(data)}
 	if err := d.Object(func(key []byte) error { return env.field(d, key) }); err != nil {
 		return err
 	}
