@@ -5,5 +5,6 @@
 // that subject is the owner's version. Append publishes one event with
 // Nats-Expected-Last-Subject-Sequence set to the version the writer decided
 // against; a writer that lost the race gets domain.ErrConflict and decides
-// again. Events are CloudEvents 1.0 structured JSON (see docs/events.md).
+// again. Events are CloudEvents 1.0 structured JSON (see docs/events.md),
+// written and read by internal/jsontext; this package adds the subject.
 package eventstore
