@@ -7,11 +7,11 @@ import (
 	"github.com/ssoattr/ssoattr/internal/jsontext"
 )
 
-// The stored form of an event is its JSON form (jsontext.EncodeEvent and
-// DecodeEvent, with the rest of the service's hand-written JSON) with the
-// subject of its owner (subject.go) as its CloudEvents subject. The JSON
-// takes the subject as text, so that the rule of its form stays here with
-// the stream's other subjects.
+// The stored form of an event is its JSON form (jsontext.EncodeEvent,
+// jsontext.DecodeEvent) with its owner's subject (subject.go) as its
+// CloudEvents subject. The JSON takes the subject as text, so that the
+// rule of a subject's form stays here, with the stream's filters that
+// depend on it.
 
 // Encode returns the stored form of e. Append encodes with the subject it
 // publishes on; this is for writers of messages outside a Store.
@@ -24,8 +24,7 @@ func Encode(e domain.Event) ([]byte, error) { return jsontext.EncodeEvent(e, Sub
 func Decode(data []byte) (domain.Event, error) { return decodeOn("", data) }
 
 // decodeOn is Decode of a message stored on subject: unless subject is "",
-// the event's own subject must be subject, or it returns ErrOffSubject
-// (wrapped).
+// the event's own subject must be subject, or it returns ErrOffSubject.
 func decodeOn(subject string, data []byte) (domain.Event, error) {
 	e, own, err := jsontext.DecodeEvent(data)
 	if err != nil {
