@@ -197,11 +197,12 @@ func (s *Service) passwordExpiry(days *int64) time.Duration {
 	return time.Duration(min(*days, maxExpiryDays)) * 24 * time.Hour
 }
 
-// ChangePassword is PATCH /zato/sso/user/password (docs/API.md#change-password, docs/API.md#d25). The
-// caller is authenticated without the password-expiry check. Changing one's
-// own password needs the old one (domain.ErrNotAllowed when missing,
-// wrong or refused by the login back-off); a super-user may change anyone's, and alone may set must_change
-// and the expiry. The new password must pass the policy (its codes).
+// ChangePassword is PATCH /zato/sso/user/password (docs/API.md#change-password,
+// docs/API.md#d25). The caller is authenticated without the password-expiry
+// check. Changing one's own password needs the old one (domain.ErrNotAllowed
+// when missing, wrong or refused by the login back-off); a super-user may
+// change anyone's, and alone may set must_change and the expiry. The new
+// password must pass the policy (its codes).
 func (s *Service) ChangePassword(ctx context.Context, m Meta, ust string, in PasswordChange) error {
 	if err := s.Sync(ctx); err != nil {
 		return err
