@@ -86,39 +86,47 @@ func (s *Service) refused(ctx context.Context, cs []counted, now time.Time) erro
 	return nil
 }
 
-// checkCounted checks password against hash (found false: it cannot
-// match) under the back-off of cs and the hash gate. It is refused
-// unchecked (errRefused) during a window, looked at twice: before waiting
-// for a hash slot, so that a refused attempt costs no place in the queue,
-// and again once it has one, when the attempts ahead of it have been
-// counted. A wrong password is counted before the slot is freed, so the
-// next check in line sees it: with one slot no attempt gets past the
-// threshold, with n at most n-1 more. domain.ErrBusy when no slot freed
-// in time (nothing counted).
-func (s *Service) checkCounted(ctx context.Context, cs []counted, hash, password string, found bool) (bool, error) {
+// guess checks password, a guess at u's password, under the back-off of
+// cs and the hash gate: nil when it is right; domain.ErrNotAllowed when it
+// is wrong or refused in a window, the same answer for both;
+// domain.ErrBusy when no slot freed in time (nothing checked or counted).
+// An unknown user (u nil) or a hash that does not decrypt is checked
+// against the dummy hash, for the same time, and cannot match.
+//
+// A guess is refused unchecked during a window, looked at twice: before
+// waiting for a hash slot, so that a refused attempt costs no place in the
+// queue, and again once it has one, when the attempts ahead of it have
+// been counted. A wrong password is counted before the slot is freed, so
+// the next check in line sees it: with one slot no attempt gets past the
+// threshold, with n at most n-1 more.
+func (s *Service) guess(ctx context.Context, cs []counted, u *domain.User, password string) error {
+	hash, found := s.dummyHash, false
+	if u != nil {
+		if h, err := s.keys.DecryptString(u.PasswordHash); err == nil {
+			hash, found = h, true
+		}
+	}
 	if err := s.refused(ctx, cs, s.clock()); err != nil {
-		return false, err
+		return refusal(err)
 	}
 	if err := s.gate.enter(ctx); err != nil {
-		return false, err
+		return err
 	}
 	defer s.gate.leave()
 	if err := s.refused(ctx, cs, s.clock()); err != nil {
-		return false, err
+		return refusal(err)
 	}
 	if checkPassword(hash, password) && found {
-		return true, nil
+		return nil
 	}
 	s.failed(ctx, cs)
-	return false, nil
+	return domain.ErrNotAllowed
 }
 
-// guess is checkCounted as an answer: nil when the password is right;
-// domain.ErrNotAllowed when it is wrong or refused in a window, the same
-// answer for both; domain.ErrBusy when nothing was checked.
-func (s *Service) guess(ctx context.Context, cs []counted, hash, password string, found bool) error {
-	ok, err := s.checkCounted(ctx, cs, hash, password, found)
-	if errors.Is(err, errRefused) || (err == nil && !ok) {
+// refusal is the answer to an attempt refused by the back-off: the answer
+// a wrong password gets. Other errors (reading the records) pass.
+func refusal(err error) error {
+	if errors.Is(err, errRefused) {
 		return domain.ErrNotAllowed
 	}
 	return err

@@ -224,13 +224,8 @@ func (s *Service) ChangePassword(ctx context.Context, m Meta, ust string, in Pas
 		// under the username's and the address's back-off, and counted in
 		// them when wrong (docs/API.md#login-back-off). Else a stolen
 		// session would allow guessing the password at the hash rate.
-		hash, err := s.keys.DecryptString(target.PasswordHash)
-		found := err == nil
-		if !found {
-			hash = s.dummyHash // it cannot match
-		}
 		counts := s.loginCounts(target.Username, m.RemoteAddr)
-		if err := s.guess(ctx, counts, hash, *in.OldPassword, found); err != nil {
+		if err := s.guess(ctx, counts, target, *in.OldPassword); err != nil {
 			return err
 		}
 		s.succeeded(ctx, counts)

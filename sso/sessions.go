@@ -33,7 +33,7 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 	}
 	now := s.clock()
 	// 1. Username and password; an unknown user costs the same hash check.
-	u, found := s.view.UserByName(in.Username)
+	u, _ := s.view.UserByName(in.Username) // nil when unknown
 	if in.Username == "" || in.Password == "" {
 		return LoginResult{}, domain.ErrNotAllowed
 	}
@@ -42,15 +42,7 @@ func (s *Service) Login(ctx context.Context, m Meta, in LoginInput) (LoginResult
 	// same answer as a wrong password; a wrong password or TOTP code is
 	// counted in both.
 	counts := s.loginCounts(in.Username, s.loginAddr(m, in))
-	hash := s.dummyHash
-	if found {
-		var err error
-		if hash, err = s.keys.DecryptString(u.PasswordHash); err != nil {
-			hash = s.dummyHash // the same time; it cannot match
-			found = false
-		}
-	}
-	if err := s.guess(ctx, counts, hash, in.Password, found); err != nil {
+	if err := s.guess(ctx, counts, u, in.Password); err != nil {
 		return LoginResult{}, err
 	}
 	// 2. TOTP.
